@@ -1,0 +1,77 @@
+"""Execute: run candidates in sandboxed child kernels and judge them by the spec's tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from .._engine import run_sync, shared_pool
+from .._exceptions import ConfigError
+from ..spec import Spec
+from ._isolation import Isolation, SandboxWarning, detect_isolation
+from ._pool import KernelPool, Limits
+from ._verdict import STATUSES, Status, TestResult, Verdict
+
+__all__ = [
+    "STATUSES",
+    "Isolation",
+    "KernelPool",
+    "Limits",
+    "SandboxWarning",
+    "Status",
+    "TestResult",
+    "Verdict",
+    "averify",
+    "verify",
+]
+
+
+def _check(timeout: float, memory_mb: int, workers: int | None) -> tuple[Limits, int]:
+    if not timeout > 0:
+        raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if memory_mb < 16:
+        raise ConfigError(f"memory_mb must be at least 16, not {memory_mb!r}")
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if n < 1:
+        raise ConfigError(f"workers must be at least 1, not {workers!r}")
+    return Limits(timeout=float(timeout), memory_mb=int(memory_mb)), n
+
+
+async def averify(
+    spec: Spec | str,
+    candidates: Iterable[str],
+    *,
+    timeout: float = 2.0,
+    memory_mb: int = 512,
+    workers: int | None = None,
+    sandbox: str = "auto",
+) -> list[Verdict]:
+    """Async form of :func:`verify`; must run on the engine loop (see ``_engine``)."""
+    spec = Spec.parse(spec) if isinstance(spec, str) else spec
+    limits, n = _check(timeout, memory_mb, workers)
+    pool = await shared_pool(detect_isolation(sandbox), n)
+    return await pool.verify(spec, list(candidates), limits)
+
+
+def verify(
+    spec: Spec | str,
+    candidates: Iterable[str],
+    *,
+    timeout: float = 2.0,
+    memory_mb: int = 512,
+    workers: int | None = None,
+    sandbox: str = "auto",
+) -> list[Verdict]:
+    """Run each candidate source against ``spec``'s tests; one :class:`Verdict` each, in order.
+
+    Candidates run in sandboxed child kernels (bubblewrap where available) and never see the
+    tests or the expected values. ``timeout`` is wall-clock seconds per candidate, ``memory_mb``
+    the memory it may add, ``workers`` the number of kernels (default: one per core). The
+    kernel pool is started on first use and reused for later calls in this process.
+    """
+    spec = Spec.parse(spec) if isinstance(spec, str) else spec
+    _check(timeout, memory_mb, workers)
+    sources = list(candidates)
+    return run_sync(
+        averify(spec, sources, timeout=timeout, memory_mb=memory_mb, workers=workers, sandbox=sandbox)
+    )

@@ -1,0 +1,169 @@
+"""Plain-data codec used on both sides of the trust boundary.
+
+Only these types cross, matched by *exact* type (an ``int`` subclass with a custom ``__eq__`` is
+not an int): None, bool, int, float, complex, str, bytes, and list, tuple, dict, set, frozenset
+of those. :func:`decode` is what the trusted side runs on bytes a candidate produced, so it
+builds every value itself and accepts nothing else; whatever a candidate sends, the result is
+plain data or :class:`Unserializable`.
+
+This module is shipped as source into the kernels and the sandbox: standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["MAX_BYTES", "Unserializable", "decode", "encode", "from_tree", "to_tree"]
+
+MAX_BYTES = 64 * 1024 * 1024
+"""Largest encoded value accepted (a candidate returning more has not produced a usable answer)."""
+
+_MAX_DEPTH = 200
+_SMALL = 1 << 62  # larger ints travel as hex: int(s, 16) is linear and not limited by int_max_str_digits
+
+
+class Unserializable(Exception):
+    """The value is not plain data (or is too large / too deep to be sent)."""
+
+
+def to_tree(value: object) -> Any:
+    """Plain data as a JSON-compatible tree; raise :class:`Unserializable` naming the offending type."""
+    try:
+        return _enc(value, 0)
+    except RecursionError:
+        raise Unserializable("value nested too deeply") from None
+
+
+def encode(value: object) -> bytes:
+    """Encode plain data as bytes (a JSON text of :func:`to_tree`)."""
+    return json.dumps(to_tree(value), separators=(",", ":"), allow_nan=True).encode()
+
+
+def _enc(v: object, depth: int) -> Any:
+    if depth > _MAX_DEPTH:
+        raise Unserializable("value nested too deeply")
+    t = type(v)
+    if v is None or t is bool or t is str or t is float:
+        return v
+    if t is int:
+        return v if -_SMALL < v < _SMALL else ["I", format(v, "x")]  # type: ignore[call-overload]
+    d = depth + 1
+    if t is list:
+        return ["L", *(_enc(x, d) for x in v)]  # type: ignore[attr-defined]
+    if t is tuple:
+        return ["T", *(_enc(x, d) for x in v)]  # type: ignore[attr-defined]
+    if t is dict:
+        out: list[Any] = ["D"]
+        for k, x in v.items():  # type: ignore[attr-defined]
+            out.append(_enc(k, d))
+            out.append(_enc(x, d))
+        return out
+    if t is set or t is frozenset:
+        return ["S" if t is set else "F", *(_enc(x, d) for x in v)]  # type: ignore[attr-defined]
+    if t is bytes:
+        return ["B", v.decode("latin-1")]  # type: ignore[attr-defined]
+    if t is complex:
+        return ["C", v.real, v.imag]  # type: ignore[attr-defined]
+    raise Unserializable(f"a value of type {_type_name(v)}, which is not plain data")
+
+
+def decode(data: bytes) -> object:
+    """Decode bytes from :func:`encode`. Anything malformed raises :class:`Unserializable`."""
+    if len(data) > MAX_BYTES:
+        raise Unserializable(f"value larger than {MAX_BYTES // (1024 * 1024)} MB")
+    try:
+        tree = json.loads(data)
+    except (ValueError, RecursionError, UnicodeError) as e:
+        raise Unserializable(f"malformed value ({type(e).__name__})") from None
+    return from_tree(tree)
+
+
+def from_tree(tree: Any) -> object:
+    """Build plain data from an (untrusted) tree made by :func:`to_tree`."""
+    try:
+        return _dec(tree, 0)
+    except Unserializable:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError, UnicodeError) as e:
+        raise Unserializable(f"malformed value ({type(e).__name__})") from None
+
+
+def _dec(v: Any, depth: int) -> object:
+    if depth > _MAX_DEPTH + 1:
+        raise Unserializable("value nested too deeply")
+    t = type(v)
+    if v is None or t is bool or t is str or t is float or t is int:
+        return v
+    if t is not list or not v or type(v[0]) is not str:
+        raise Unserializable("malformed value")
+    tag, items, d = v[0], v[1:], depth + 1
+    if tag == "L":
+        return [_dec(x, d) for x in items]
+    if tag == "T":
+        return tuple(_dec(x, d) for x in items)
+    if tag == "S":
+        return {_dec(x, d) for x in items}
+    if tag == "F":
+        return frozenset(_dec(x, d) for x in items)
+    if tag == "D":
+        if len(items) % 2:
+            raise Unserializable("malformed dict")
+        return {_dec(items[i], d): _dec(items[i + 1], d) for i in range(0, len(items), 2)}
+    if tag == "I" and len(items) == 1 and type(items[0]) is str:
+        return int(items[0], 16)
+    if tag == "B" and len(items) == 1 and type(items[0]) is str:
+        return items[0].encode("latin-1")
+    if tag == "C" and len(items) == 2 and all(type(x) in (int, float) for x in items):
+        return complex(items[0], items[1])
+    raise Unserializable("malformed value")
+
+
+def _type_name(v: object) -> str:
+    t = type(v)
+    mod = getattr(t, "__module__", "")
+    name = getattr(t, "__qualname__", "?")
+    return name if not mod or mod == "builtins" or mod.startswith("__") else f"{mod}.{name}"
+
+
+# -- framing: length-prefixed JSON messages over a stream socket, optionally carrying fds --------
+
+_LEN = 4
+
+
+def send_msg(sock: Any, obj: object, fds: tuple[int, ...] = ()) -> None:
+    """Send one JSON message (with file descriptors attached, if any)."""
+    import socket
+
+    data = json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
+    frame = len(data).to_bytes(_LEN, "big") + data
+    if fds:
+        sent = socket.send_fds(sock, [frame], list(fds))
+        frame = frame[sent:]
+    if frame:
+        sock.sendall(frame)
+
+
+def recv_msg(sock: Any, limit: int = MAX_BYTES) -> tuple[Any, list[int]] | None:
+    """Receive one message and the fds sent with it; ``None`` on end of stream (blocking)."""
+    import socket
+
+    head, fds, _flags, _addr = socket.recv_fds(sock, _LEN, 8)
+    if not head:
+        return None
+    while len(head) < _LEN:
+        more = sock.recv(_LEN - len(head))
+        if not more:
+            return None
+        head += more
+    size = int.from_bytes(head, "big")
+    if size > limit:
+        raise Unserializable(f"message of {size} bytes is over the limit")
+    chunks, need = [], size
+    while need:
+        chunk = sock.recv(min(need, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        need -= len(chunk)
+    return json.loads(b"".join(chunks)), fds

@@ -1,0 +1,695 @@
+"""The trusted side of verification, running inside each verification kernel.
+
+It holds the spec's tests and never runs candidate code: candidates run in processes forked by
+the zygote (``_sandbox``), and this module talks to them over a socket. Tests run here, with the
+function's name bound to a :class:`_Proxy` that sends each call's arguments to the candidate and
+turns the answer back into plain data (``_codec.from_tree``), a re-raised exception, or an abort
+(timeout, crash, memory, unserializable) that ends the candidate's run.
+
+Verdicts are published to the caller as ``display_data`` with :data:`MIME`.
+Shipped into the kernel as source together with ``_codec`` and ``_sandbox``.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import json
+import operator
+import os
+import pickle
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import types
+from typing import Any, Callable
+
+from ._codec import Unserializable, from_tree, recv_msg, send_msg, to_tree
+from ._sandbox import CONTEXT_MODULE
+
+MIME = "application/vnd.codesearch.verdict+json"
+_OUTPUT_KEEP = 4096
+_REPR_KEEP = 300
+_CALLS_KEEP = 3
+
+
+class _Abort(BaseException):
+    """Ends a candidate's run. A BaseException so that tests' ``except Exception`` can't eat it."""
+
+    def __init__(self, status: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class _CandidateRaised(Exception):
+    """Marks an exception re-raised from the candidate (vs. one raised by the test itself)."""
+
+
+def _short(value: object, keep: int = _REPR_KEEP) -> str:
+    try:
+        text = repr(value)
+    except Exception as e:  # a user's expected value with a broken __repr__
+        text = f"<repr failed: {type(e).__name__}>"
+    return text if len(text) <= keep else text[: keep - 1] + "…"
+
+
+# -- talking to one candidate process -------------------------------------------------------------
+
+
+class _Channel:
+    """Non-blocking reader/writer for one candidate: frames on the call socket, output drained."""
+
+    def __init__(self, sock_fd: int, out_fd: int) -> None:
+        self.sock = socket.socket(fileno=sock_fd)
+        self.sock.setblocking(False)
+        self.out_fd = out_fd
+        os.set_blocking(out_fd, False)
+        self.buf = bytearray()
+        self.output = bytearray()
+        self.output_bytes = 0
+        self.eof = False
+        self.poller = select.poll()
+        self.poller.register(self.sock.fileno(), select.POLLIN)
+        self.poller.register(out_fd, select.POLLIN)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        with contextlib.suppress(OSError):
+            os.close(self.out_fd)
+
+    def _drain_output(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.out_fd, 1 << 16)
+            except (BlockingIOError, OSError):
+                return
+            if not chunk:
+                self.poller.unregister(self.out_fd)
+                return
+            self.output_bytes += len(chunk)
+            room = _OUTPUT_KEEP - len(self.output)
+            if room > 0:
+                self.output += chunk[:room]
+
+    def send(self, obj: object, deadline: float) -> None:
+        data = json.dumps(obj, separators=(",", ":")).encode()
+        view = memoryview(len(data).to_bytes(4, "big") + data)
+        while view:
+            try:
+                n = self.sock.send(view)
+                view = view[n:]
+            except BlockingIOError:
+                self._wait(deadline, select.POLLOUT)
+            except OSError:
+                self.eof = True
+                return
+
+    def recv(self, deadline: float) -> Any:
+        """The next message, or ``None`` when the candidate closed the socket (died)."""
+        while True:
+            if len(self.buf) >= 4:
+                size = int.from_bytes(self.buf[:4], "big")
+                if size > 64 * 1024 * 1024:
+                    raise _Abort("unserializable", "sent a message over 64 MB")
+                if len(self.buf) >= 4 + size:
+                    frame = bytes(self.buf[4 : 4 + size])
+                    del self.buf[: 4 + size]
+                    try:
+                        msg = json.loads(frame)
+                    except (ValueError, RecursionError):
+                        raise _Abort("unserializable", "sent a malformed message") from None
+                    if not isinstance(msg, dict):
+                        raise _Abort("unserializable", "sent a malformed message")
+                    return msg
+            if self.eof:
+                return None
+            self._wait(deadline, select.POLLIN)
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.eof = True
+            self.buf += chunk
+
+    def _wait(self, deadline: float, event: int) -> None:
+        self.poller.modify(self.sock.fileno(), event)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Abort("timeout", "")
+            ready = self.poller.poll(min(left, 1.0) * 1000)
+            mine = False
+            for fd, ev in ready:
+                if fd == self.out_fd:
+                    self._drain_output()
+                elif ev:
+                    mine = True
+            if mine:
+                return
+
+
+# -- the zygote -------------------------------------------------------------------------------------
+
+
+class _Zygote:
+    """One zygote process (in its own sandbox where available) holding one context."""
+
+    def __init__(self, cfg: dict[str, Any], context: str) -> None:
+        self.context = context
+        ours, theirs = socket.socketpair()
+        self.ctl = ours
+        prefix: list[str] = list(cfg["zygote_prefix"])
+        info_r = info_w = -1
+        pass_fds = [theirs.fileno()]
+        if prefix:
+            info_r, info_w = os.pipe()
+            pass_fds.append(info_w)
+            prefix = [*prefix[:-1], "--info-fd", str(info_w), prefix[-1]]  # last item is "--"
+        self.errlog = open(os.path.join(cfg["tmp"], f"zygote-{os.getpid()}-{id(self)}.log"), "w+b")  # noqa: SIM115
+        argv = [*prefix, cfg["python"], "-I", "-c", cfg["zygote_boot"], str(theirs.fileno())]
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.errlog,
+            pass_fds=pass_fds, env=cfg["zygote_env"], cwd=cfg["tmp"], start_new_session=True,
+        )
+        theirs.close()
+        self.pid = self.proc.pid  # the zygote's pid as we see it (bwrap's child below)
+        if info_w >= 0:
+            os.close(info_w)
+            with os.fdopen(info_r, "rb") as f:
+                try:
+                    self.pid = int(json.loads(f.read().decode() or "{}").get("child-pid", self.pid))
+                except ValueError:
+                    pass
+        hello = self._call(None, timeout=60)
+        self.pidns = bool(hello.get("pidns"))
+        reply = self._call({"op": "context", "source": context}, timeout=cfg["context_timeout"])
+        if not reply.get("ok"):
+            err = reply.get("error", {})
+            raise ContextFailed(f"{err.get('raised') or err.get('exit')}: {err.get('message', '')}")
+        self.as_base = _vm_size(self.pid)
+
+    def _call(self, msg: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
+        return self.request(msg, timeout)[0]
+
+    def request(self, msg: dict[str, Any] | None, timeout: float) -> tuple[dict[str, Any], list[int]]:
+        if msg is not None:
+            send_msg(self.ctl, msg)
+        ready, _, _ = select.select([self.ctl], [], [], timeout)
+        got = recv_msg(self.ctl) if ready else None
+        if got is None:
+            raise ZygoteLost(self._why())
+        return got
+
+    def _why(self) -> str:
+        with contextlib.suppress(OSError):
+            self.errlog.seek(0)
+            tail = self.errlog.read()[-500:].decode(errors="replace").strip()
+            if tail:
+                return tail
+        return "the zygote stopped responding"
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if not self.pidns:  # no PID namespace to take everything down with it: sweep by hand
+            for pid in _proc_children(self.pid):
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        with contextlib.suppress(Exception):
+            self.proc.wait(5)
+        self.ctl.close()
+        self.errlog.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.errlog.name)
+
+
+class ZygoteLost(Exception):
+    pass
+
+
+class ContextFailed(Exception):
+    pass
+
+
+def _vm_size(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _proc_children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(p) for p in f.read().split()]
+    return found
+
+
+# -- the tests --------------------------------------------------------------------------------------
+
+_CMP = {
+    ast.Eq: ("==", operator.eq), ast.NotEq: ("!=", operator.ne), ast.Lt: ("<", operator.lt),
+    ast.LtE: ("<=", operator.le), ast.Gt: (">", operator.gt), ast.GtE: (">=", operator.ge),
+    ast.Is: ("is", operator.is_), ast.IsNot: ("is not", operator.is_not),
+    ast.In: ("in", lambda a, b: a in b), ast.NotIn: ("not in", lambda a, b: a not in b),
+}
+_OPS = [v for v in _CMP.values()]
+
+
+class _Instrument(ast.NodeTransformer):
+    """Rewrite ``assert A <op> B`` so the values compared are recorded (got vs expected)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _mentions(self, node: ast.AST) -> bool:
+        return any(isinstance(n, ast.Name) and n.id == self.name for n in ast.walk(node))
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        t = node.test
+        if isinstance(t, ast.Compare) and len(t.ops) == 1 and type(t.ops[0]) in _CMP:
+            a, b = t.left, t.comparators[0]
+            got_left = self._mentions(a) or not self._mentions(b)
+            op_index = list(_CMP).index(type(t.ops[0]))
+            call = ast.Call(
+                ast.Name("__cs_cmp__", ast.Load()),
+                [a, b, ast.Constant(op_index), ast.Constant(got_left)], [],
+            )
+            node.test = ast.copy_location(call, t)
+        elif self._mentions(t):
+            negate = isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.Not)
+            inner = t.operand if isinstance(t, ast.UnaryOp) and negate else t
+            call = ast.Call(ast.Name("__cs_truth__", ast.Load()), [inner, ast.Constant(negate)], [])
+            node.test = ast.copy_location(call, t)
+        return node
+
+
+def compile_item(source: str, line: int, name: str) -> types.CodeType:
+    """Compile one test or setup statement, instrumented, with the cell's line numbers."""
+    tree = ast.parse(source)
+    tree = _Instrument(name).visit(tree)
+    ast.increment_lineno(tree, line - 1)
+    ast.fix_missing_locations(tree)
+    return compile(tree, "<cell>", "exec")
+
+
+class _Proxy:
+    """Stands for the candidate function in the trusted test namespace."""
+
+    def __init__(self, run: _Run, name: str) -> None:
+        self._run = run
+        self.__name__ = self.__qualname__ = name
+
+    def __repr__(self) -> str:
+        return f"<candidate {self.__name__}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._run.call(args, kwargs)
+
+
+class _Run:
+    """One candidate's verification: its channel, deadline, and what the tests saw."""
+
+    def __init__(self, chan: _Channel, deadline: float, name: str) -> None:
+        self.chan = chan
+        self.deadline = deadline
+        self.name = name
+        self.abort: _Abort | None = None
+        self.calls: list[dict[str, Any]] = []
+        self.call_time = 0.0
+        self.seen: dict[str, Any] = {}
+
+    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.abort is not None:
+            raise self.abort
+        try:
+            msg: dict[str, Any] = {"op": "call", "args": to_tree(list(args)), "kwargs": to_tree(kwargs)}
+        except Unserializable:
+            msg = {"op": "call", "pickle": _pickle((args, kwargs)).hex()}
+        shown = [*map(_short, args), *(f"{k}={_short(v)}" for k, v in kwargs.items())]
+        label = f"{self.name}({', '.join(shown)})"
+        record: dict[str, Any] = {"call": label if len(label) <= 200 else label[:199] + "…"}
+        self.calls.append(record)
+        start = time.perf_counter()
+        try:
+            self.chan.send(msg, self.deadline)
+            reply = self.chan.recv(self.deadline)
+        except _Abort as e:
+            self.abort = e
+            raise
+        finally:
+            self.call_time += time.perf_counter() - start
+        if reply is None:
+            self.abort = _Abort("crashed", "")
+            raise self.abort
+        try:
+            return self._answer(reply, args, record)
+        except _Abort as e:
+            self.abort = e
+            raise
+
+    def _answer(self, reply: dict[str, Any], args: tuple[Any, ...], record: dict[str, Any]) -> Any:
+        if "value" in reply:
+            try:
+                value = from_tree(reply["value"])
+                after = from_tree(reply["args"]) if "args" in reply else None
+            except Unserializable as e:
+                raise _Abort("unserializable", f"returned a malformed value ({e})") from None
+            if isinstance(after, list) and len(after) == len(args):
+                _copy_back(args, after)
+            record["got"] = _short(value, 120)
+            return value
+        if "unserializable" in reply:
+            raise _Abort("unserializable", f"returned {str(reply['unserializable'])[:200]}")
+        kind = str(reply.get("raised") or reply.get("exit") or "Exception")[:100]
+        message = str(reply.get("message", ""))[:500]
+        where = str(reply.get("where", ""))[:50]
+        text = f"{kind}: {message}" if message else kind
+        record["raised"] = _short(text, 200)
+        if "exit" in reply:
+            raise _Abort("crashed", f"raised {kind}" + (f" at {where}" if where else ""))
+        if kind == "MemoryError":
+            raise _Abort("memory", "ran out of memory" + (f" at {where}" if where else ""))
+        raise _rebuild(kind, message, where)
+
+
+def _pickle(obj: object) -> bytes:
+    try:
+        return pickle.dumps(obj, protocol=4)
+    except Exception:
+        try:
+            import cloudpickle  # type: ignore[import-not-found]
+        except ImportError:
+            raise TypeError("an argument cannot be sent to the sandbox (not plain data, not picklable)") from None
+        return cloudpickle.dumps(obj, protocol=4)  # type: ignore[no-any-return]
+
+
+def _copy_back(args: tuple[Any, ...], after: list[Any]) -> None:
+    for old, new in zip(args, after):
+        if type(old) is list and type(new) is list:
+            old[:] = new
+        elif type(old) is dict and type(new) is dict or type(old) is set and type(new) is set:
+            old.clear()
+            old.update(new)
+
+
+def _rebuild(kind: str, message: str, where: str) -> BaseException:
+    """The trusted side's own exception standing for the one the candidate raised."""
+    base = getattr(builtins, kind, None)
+    if not (isinstance(base, type) and issubclass(base, Exception)):
+        base = _CONTEXT_EXC.get(kind)
+    if not (isinstance(base, type) and issubclass(base, Exception)):
+        base = Exception
+    name = kind if kind.isidentifier() else "CandidateError"
+    cls = type(name, (base, _CandidateRaised), {"__module__": "candidate"})
+    try:
+        err: BaseException = cls(message)
+    except Exception:  # an exception class with a demanding __init__
+        err = type(name, (Exception, _CandidateRaised), {})(message)
+    err.where = where  # type: ignore[attr-defined]
+    return err
+
+
+_CONTEXT_EXC: dict[str, Any] = {}
+
+
+# -- the evaluator ----------------------------------------------------------------------------------
+
+
+class Evaluator:
+    """Loaded once per kernel by the pool; holds specs and the zygote."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self.cfg = cfg
+        self.specs: dict[str, dict[str, Any]] = {}
+        self.zygote: _Zygote | None = None
+        self.publish: Callable[[dict[str, Any]], None] = _publish
+
+    def load_spec(self, payload: str) -> None:
+        spec = json.loads(payload)
+        name = spec["name"]
+        spec["context_code"] = compile(spec["context"], "<cell>", "exec")
+        spec["compiled"] = [
+            (kind, compile_item(src, line, name), line, src, hidden)
+            for kind, src, line, hidden in spec["items"]
+        ]
+        self.specs[spec["key"]] = spec
+
+    def run_batch(self, payload: str) -> None:
+        batch = json.loads(payload)
+        spec = self.specs[batch["key"]]
+        for index, source in batch["candidates"]:
+            self.publish(self.verify_one(spec, index, source, batch["limits"]))
+
+    def _zygote_for(self, context: str) -> _Zygote:
+        z = self.zygote
+        if z is not None and z.context == context and z.alive():
+            return z
+        if z is not None:
+            z.kill()
+            self.zygote = None
+        self.zygote = _Zygote(self.cfg, context)
+        return self.zygote
+
+    def verify_one(self, spec: dict[str, Any], index: int, source: str, limits: dict[str, Any]) -> dict[str, Any]:
+        timeout = float(limits["timeout"])
+        verdict: dict[str, Any] = {"index": index, "status": "error", "passed": False, "tests": [],
+                                   "runtime_s": None, "error": None, "stdout": "", "output_bytes": 0}
+        try:
+            zygote = self._zygote_for(spec["context"])
+        except ContextFailed as e:
+            verdict["error"] = f"the context failed in the sandbox: {e}"
+            return verdict
+        except (ZygoteLost, OSError) as e:
+            verdict["error"] = f"the sandbox failed to start: {e}"
+            return verdict
+        start = time.monotonic()
+        deadline = start + timeout
+        sandbox_limits = {
+            "cpu_s": max(1, int(timeout + 0.999)),
+            "fsize": int(limits.get("fsize", 16 << 20)),
+            "as_bytes": (zygote.as_base + int(limits["memory_mb"]) * (1 << 20)) if zygote.as_base else None,
+            "nproc": int(limits.get("nproc", 256)) if zygote.pidns else None,
+        }
+        try:
+            reply, fds = zygote.request(
+                {"op": "spawn", "source": source, "name": spec["name"], "limits": sandbox_limits}, 10
+            )
+            pid = int(reply["pid"])
+        except (ZygoteLost, OSError, KeyError, ValueError) as e:
+            zygote.kill()
+            self.zygote = None
+            verdict["status"], verdict["error"] = "crashed", f"could not start the candidate: {e}"
+            return verdict
+        chan = _Channel(fds[0], fds[1])
+        run = _Run(chan, deadline, spec["name"])
+        try:
+            with _alarm(deadline):
+                self._run_tests(spec, run, verdict)
+        except _Abort as e:  # from the alarm, outside any proxy call
+            run.abort = run.abort or e
+        finally:
+            status = self._reap(pid)
+            chan._drain_output()
+            chan.close()
+        # Tests never reached (invalid, crashed, stopped early) are listed too, as not passed.
+        done = {t["line"] for t in verdict["tests"]}
+        for kind, _code, line, src, hidden in spec["compiled"]:
+            if kind == "test" and line not in done:
+                verdict["tests"].append({**_test_result(src, line, hidden), "error": "not run"})
+        verdict["stdout"] = chan.output.decode(errors="replace")
+        verdict["output_bytes"] = chan.output_bytes
+        if run.abort is not None:
+            verdict["status"] = run.abort.status
+            verdict["error"] = _abort_message(run.abort, status, timeout)
+        durations = sorted(t["duration_s"] for t in verdict["tests"] if t.get("calls"))
+        if durations:
+            verdict["runtime_s"] = durations[len(durations) // 2]
+        return verdict
+
+    def _reap(self, pid: int) -> int | None:
+        z = self.zygote
+        if z is None:
+            return None
+        try:
+            reply, _ = z.request({"op": "reap", "pid": pid}, 10)
+            status = reply.get("status")
+            return status if isinstance(status, int) else None
+        except (ZygoteLost, OSError):
+            z.kill()  # it was killed, stopped, or hung: take its sandbox down and start afresh
+            self.zygote = None
+            return None
+
+    def _run_tests(self, spec: dict[str, Any], run: _Run, verdict: dict[str, Any]) -> None:
+        # The first message says whether the candidate parsed, defined the function, imported.
+        first = run.chan.recv(run.deadline) if run.abort is None else None
+        if first is None:
+            run.abort = run.abort or _Abort("crashed", "")
+            return
+        if "invalid" in first:
+            verdict["status"], verdict["error"] = "invalid", str(first["invalid"])[:500]
+            return
+        if "exit" in first:
+            run.abort = _Abort("crashed", f"raised {str(first['exit'])[:100]} while being defined")
+            return
+        if "raised" in first:
+            kind = str(first["raised"])[:100]
+            if kind == "MemoryError":
+                run.abort = _Abort("memory", "ran out of memory while being defined")
+                return
+            msg = str(first.get("message", ""))[:500]
+            verdict["status"] = "error"
+            verdict["error"] = (f"raised {kind}: {msg}" if msg else f"raised {kind}") + " while being defined"
+            return
+        module = types.ModuleType(CONTEXT_MODULE)
+        sys.modules[CONTEXT_MODULE] = module
+        ns = module.__dict__
+        exec(spec["context_code"], ns)
+        _CONTEXT_EXC.clear()
+        _CONTEXT_EXC.update({k: v for k, v in ns.items() if isinstance(v, type) and issubclass(v, Exception)})
+        ns[spec["name"]] = _Proxy(run, spec["name"])
+        ns["__cs_cmp__"] = lambda a, b, op, got_left: _record_cmp(run, a, b, op, got_left)
+        ns["__cs_truth__"] = lambda v, negate: _record_truth(run, v, negate)
+        tests = verdict["tests"]
+        raised_by_candidate = False
+        broken_setup: str | None = None
+        try:
+            for kind, code, line, src, hidden in spec["compiled"]:
+                if run.abort is not None:
+                    break
+                if kind == "setup":
+                    if broken_setup is None:
+                        try:
+                            exec(code, ns)
+                        except Exception as e:
+                            broken_setup = f"setup at line {line} raised {type(e).__name__}: {str(e)[:200]}"
+                            raised_by_candidate |= isinstance(e, _CandidateRaised)
+                    continue
+                result = _test_result(src, line, hidden)
+                tests.append(result)
+                if broken_setup is not None:
+                    result["error"] = broken_setup
+                    continue
+                raised_by_candidate |= self._run_test(run, code, ns, result)
+        except _Abort as e:
+            run.abort = run.abort or e
+        if run.abort is not None:
+            return
+        if tests and all(t["passed"] for t in tests):
+            verdict["status"], verdict["passed"] = "passed", True
+            return
+        verdict["status"] = "error" if raised_by_candidate else "failed"
+        failing = next(t for t in tests if not t["passed"])
+        if raised_by_candidate:  # point at the test the candidate raised in
+            failing = next((t for t in tests if (t["error"] or "").startswith("the candidate")), failing)
+        verdict["error"] = f"line {failing['line']}: " + (failing["error"] or "assertion failed")
+
+    @staticmethod
+    def _run_test(run: _Run, code: types.CodeType, ns: dict[str, Any], result: dict[str, Any]) -> bool:
+        """Run one test; fill in ``result``; True when it failed because the candidate raised."""
+        run.seen = {}
+        first_call = len(run.calls)
+        before = run.call_time
+        by_candidate = False
+        try:
+            exec(code, ns)
+            result["passed"] = True
+        except _Abort:
+            result["error"] = "not run to the end: the candidate stopped"
+            raise
+        except Exception as e:
+            by_candidate = isinstance(e, _CandidateRaised)
+            if isinstance(e, AssertionError) and not by_candidate:
+                result["error"] = f"AssertionError: {str(e)[:300]}" if str(e) else None
+            else:
+                who = "the candidate raised " if by_candidate else ""
+                where = getattr(e, "where", "")
+                result["error"] = f"{who}{type(e).__name__}: {str(e)[:300]}" + (f" ({where})" if where else "")
+        finally:
+            result["duration_s"] = run.call_time - before
+            result.update(run.seen)
+            result["calls"] = run.calls[first_call:][-_CALLS_KEEP:]
+        return by_candidate
+
+
+def _test_result(source: str, line: int, hidden: bool) -> dict[str, Any]:
+    return {"passed": False, "source": source, "line": line, "hidden": hidden, "got": None,
+            "expected": None, "error": None, "duration_s": 0.0, "calls": []}
+
+
+def _record_cmp(run: _Run, a: Any, b: Any, op: int, got_left: bool) -> Any:
+    symbol, fn = _OPS[op]
+    got, other = (a, b) if got_left else (b, a)
+    run.seen = {"got": _short(got), "expected": _short(other) if symbol == "==" else f"{symbol} {_short(other)}"}
+    return fn(a, b)
+
+
+def _record_truth(run: _Run, value: Any, negate: bool) -> Any:
+    run.seen = {"got": _short(value), "expected": "a false value" if negate else "a true value"}
+    return (not value) if negate else value
+
+
+def _abort_message(abort: _Abort, status: int | None, timeout: float) -> str:
+    if abort.detail:
+        return abort.detail
+    if abort.status == "timeout":
+        return f"timed out after {timeout:g} s"
+    if status is not None and os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            abort.status = "timeout"
+            return f"used more than its CPU time limit ({timeout:g} s)"
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"killed by {name}"
+    if status is not None and os.WIFEXITED(status):
+        return f"exited with status {os.WEXITSTATUS(status)} before returning"
+    return "the candidate process died"
+
+
+@contextlib.contextmanager
+def _alarm(deadline: float) -> Any:
+    """Bound the trusted side too: a test can loop on its own, outside any call."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def fire(signum: int, frame: Any) -> None:
+        raise _Abort("timeout", "")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, deadline - time.monotonic() + 0.5))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _publish(verdict: dict[str, Any]) -> None:
+    from IPython.display import publish_display_data
+
+    publish_display_data({MIME: verdict})

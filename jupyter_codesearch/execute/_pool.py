@@ -1,0 +1,351 @@
+"""A pool of verification kernels (caller side).
+
+:class:`KernelPool` is the one owner of the kernels' lifecycle: an async context manager whose
+``close()`` (always reached through ``finally``) shuts every kernel down, kills whatever did not
+go, and removes the private runtime directory. Candidates are queued as jobs; each kernel's
+worker takes a batch of queued jobs for one spec, runs it with one ``execute_request``, and reads
+the verdicts back as they are published. A kernel that dies or stops answering is restarted; the
+candidate it was running is reported as crashed or timed out, and the rest of its batch is
+queued again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import queue
+import shutil
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .._exceptions import SandboxError
+from ..spec import Spec
+from ._evaluator import MIME
+from ._isolation import Isolation
+from ._ship import REMOTE_PACKAGE, bootstrap
+from ._verdict import Verdict
+
+__all__ = ["KernelPool", "Limits"]
+
+_BATCH = 16
+_START_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-candidate resource limits."""
+
+    timeout: float = 2.0
+    """Wall-clock seconds for the whole candidate (definition and every test)."""
+    memory_mb: int = 512
+    """Address space a candidate may add to the zygote's."""
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"timeout": self.timeout, "memory_mb": self.memory_mb}
+
+
+@dataclass
+class _Job:
+    spec: Spec
+    index: int
+    source: str
+    limits: Limits
+    future: asyncio.Future[Verdict]
+    started: float = 0.0
+
+
+@dataclass
+class _Queue:
+    jobs: deque[_Job] = field(default_factory=deque)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def put(self, job: _Job, front: bool = False) -> None:
+        (self.jobs.appendleft if front else self.jobs.append)(job)
+        self.ready.set()
+
+    async def take(self) -> list[_Job]:
+        while not self.jobs:
+            self.ready.clear()
+            await self.ready.wait()
+        first = self.jobs.popleft()
+        batch = [first]
+        while self.jobs and len(batch) < _BATCH:
+            nxt = self.jobs[0]
+            if nxt.spec.key != first.spec.key or nxt.limits != first.limits:
+                break
+            batch.append(self.jobs.popleft())
+        return batch
+
+
+class _Kernel:
+    """One verification kernel and its client."""
+
+    def __init__(self, pool: KernelPool, number: int) -> None:
+        self.pool = pool
+        self.number = number
+        self.km: Any = None
+        self.kc: Any = None
+        self.loaded: set[str] = set()
+
+    async def start(self) -> None:
+        from jupyter_client import AsyncKernelManager
+        from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+        iso = self.pool.isolation
+        runtime = self.pool.runtime_dir
+        argv = [
+            *iso.kernel_prefix(runtime),
+            iso.python, "-I", "-m", "ipykernel_launcher", "-f", "{connection_file}",
+            "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True",
+        ]
+        if iso.sandboxed:
+            # In its own PID namespace the kernel's parent is PID 1, which ipykernel reads as
+            # "my parent exited". bwrap --die-with-parent ties its life to ours instead.
+            argv.append("--IPKernelApp.parent_handle=1")
+        kspec = KernelSpec(argv=argv, display_name="codesearch verifier", language="python")
+
+        class _OneSpec(KernelSpecManager):  # type: ignore[misc]
+            def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+                return kspec
+
+        home = "/tmp/home" if iso.sandboxed else os.path.join(runtime, f"home-{self.number}")
+        os.makedirs(home, exist_ok=True) if not iso.sandboxed else None
+        self.km = AsyncKernelManager(
+            kernel_name="codesearch",
+            kernel_spec_manager=_OneSpec(),
+            transport="ipc",
+            connection_file=os.path.join(runtime, f"k{self.number}-{os.getpid()}.json"),
+        )
+        env = iso.kernel_env(home, runtime)
+        await self.km.start_kernel(env=env, cwd=runtime)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            await self.kc.wait_for_ready(timeout=_START_TIMEOUT)
+        except RuntimeError as e:
+            raise SandboxError(f"a verification kernel did not start: {e}") from None
+        cfg = {
+            "python": iso.python,
+            "zygote_prefix": iso.zygote_prefix(),
+            "zygote_env": iso.kernel_env("/tmp/home" if iso.sandboxed else home, "/nonexistent"),
+            "zygote_boot": bootstrap(
+                ("_codec", "_sandbox"),
+                "import sys\n"
+                f"from {REMOTE_PACKAGE}._sandbox import zygote_main\n"
+                "zygote_main(int(sys.argv[1]))",
+            ),
+            "tmp": "/tmp" if iso.sandboxed else home,
+            "context_timeout": 60.0,
+        }
+        code = bootstrap(
+            ("_codec", "_sandbox", "_evaluator"),
+            f"__cs__ = {REMOTE_PACKAGE}._evaluator.Evaluator({cfg!r})",
+        )
+        await self.execute(code, lambda _: None, timeout=_START_TIMEOUT)
+        self.loaded.clear()
+
+    async def stop(self) -> None:
+        if self.kc is not None:
+            with contextlib.suppress(Exception):
+                self.kc.stop_channels()
+        if self.km is not None:
+            try:
+                await asyncio.wait_for(self.km.shutdown_kernel(now=True), 20)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await self.km.kill_kernel()
+            with contextlib.suppress(Exception):
+                await self.km.cleanup_resources()
+        self.km = self.kc = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def execute(
+        self,
+        code: str,
+        on_report: Callable[[dict[str, Any]], None],
+        timeout: float,
+        progress_timeout: float | None = None,
+    ) -> None:
+        """Run ``code``; pass each published verdict to ``on_report``.
+
+        Raises :class:`TimeoutError` when nothing arrives for ``progress_timeout`` seconds (or the
+        whole thing takes longer than ``timeout``), and :class:`SandboxError` when the kernel
+        dies or the code raises.
+        """
+        kc = self.kc
+        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        started = last = time.monotonic()
+        error: str | None = None
+        while True:
+            now = time.monotonic()
+            if now - started > timeout or (progress_timeout and now - last > progress_timeout):
+                raise TimeoutError
+            try:
+                msg = await kc.get_iopub_msg(timeout=0.5)
+            except queue.Empty:
+                if not await self.km.is_alive():
+                    raise SandboxError("the verification kernel died") from None
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            content = msg["content"]
+            if kind == "display_data" and MIME in content.get("data", {}):
+                last = time.monotonic()
+                on_report(content["data"][MIME])
+            elif kind == "error":
+                error = f"{content.get('ename')}: {content.get('evalue')}"
+            elif kind == "status" and content.get("execution_state") == "idle":
+                break
+        with contextlib.suppress(queue.Empty):
+            await kc.get_shell_msg(timeout=5)
+        if error is not None:
+            raise SandboxError(f"verification kernel error: {error}")
+
+
+class KernelPool:
+    """Verification kernels, started on entry and always cleaned up on exit.
+
+    Use as ``async with KernelPool(isolation, workers=2) as pool: await pool.verify(...)``.
+    """
+
+    def __init__(self, isolation: Isolation, workers: int) -> None:
+        self.isolation = isolation
+        self.workers = max(1, workers)
+        self.runtime_dir = ""
+        self._kernels: list[_Kernel] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._queue = _Queue()
+        self._started = False
+        self.started_in: float | None = None
+
+    async def __aenter__(self) -> KernelPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Start every kernel (concurrently). On failure, nothing is left running."""
+        if self._started:
+            return
+        t0 = time.monotonic()
+        # Short, private (0700) and outside the user's directories: IPC socket paths live here.
+        self.runtime_dir = tempfile.mkdtemp(prefix="codesearch-")
+        self._kernels = [_Kernel(self, i) for i in range(self.workers)]
+        try:
+            await asyncio.gather(*(k.start() for k in self._kernels))
+        except BaseException:
+            await self.close()
+            raise
+        self._tasks = [asyncio.create_task(self._work(k)) for k in self._kernels]
+        self._started = True
+        self.started_in = time.monotonic() - t0
+
+    async def close(self) -> None:
+        """Stop all kernels and remove every file the pool created."""
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(BaseException):
+                await t
+        self._tasks = []
+        await asyncio.gather(*(k.stop() for k in self._kernels), return_exceptions=True)
+        self._kernels = []
+        while self._queue.jobs:
+            job = self._queue.jobs.popleft()
+            if not job.future.done():
+                job.future.set_exception(SandboxError("the verification pool was closed"))
+        if self.runtime_dir:
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
+            self.runtime_dir = ""
+        self._started = False
+
+    def submit(self, spec: Spec, index: int, source: str, limits: Limits) -> asyncio.Future[Verdict]:
+        """Queue one candidate; the future resolves to its verdict."""
+        if not self._started:
+            raise SandboxError("the verification pool is not running")
+        fut: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Job(spec, index, source, limits, fut))
+        return fut
+
+    async def verify(self, spec: Spec, sources: list[str], limits: Limits) -> list[Verdict]:
+        """Verify every source (in input order)."""
+        futures = [self.submit(spec, i, s, limits) for i, s in enumerate(sources)]
+        return list(await asyncio.gather(*futures))
+
+    async def _work(self, kernel: _Kernel) -> None:
+        while True:
+            batch = await self._queue.take()
+            batch = [j for j in batch if not j.future.done()]  # cancelled while queued
+            if batch:
+                await self._run(kernel, batch)
+
+    async def _run(self, kernel: _Kernel, batch: list[_Job]) -> None:
+        spec, limits = batch[0].spec, batch[0].limits
+        pending = {job.index: job for job in batch}
+        order = [job.index for job in batch]
+
+        def on_report(report: dict[str, Any]) -> None:
+            job = pending.pop(int(report["index"]), None)
+            if job is not None and not job.future.done():
+                job.future.set_result(Verdict.from_report(report))
+
+        try:
+            if spec.key not in kernel.loaded:
+                await kernel.execute(f"__cs__.load_spec({_spec_payload(spec)!r})", on_report, timeout=60)
+                kernel.loaded.add(spec.key)
+            payload = json.dumps({
+                "key": spec.key,
+                "candidates": [[j.index, j.source] for j in batch],
+                "limits": limits.to_payload(),
+            })
+            # Each candidate reports within its timeout (the evaluator enforces it); allow
+            # generous slack for start-up of a fresh zygote before declaring the kernel stuck.
+            await kernel.execute(
+                f"__cs__.run_batch({payload!r})", on_report,
+                timeout=len(batch) * (limits.timeout + 5) + 60,
+                progress_timeout=limits.timeout + 30,
+            )
+        except (TimeoutError, SandboxError) as e:
+            # The candidate in flight is the first one without a verdict; it pays for the loss.
+            in_flight = next((i for i in order if i in pending), None)
+            if in_flight is not None:
+                job = pending.pop(in_flight)
+                status = "timeout" if isinstance(e, TimeoutError) else "crashed"
+                if not job.future.done():
+                    job.future.set_result(Verdict.lost(job.index, status, f"the verification kernel was lost ({e})"))
+            try:
+                await kernel.restart()
+            except Exception as err:  # cannot restart: fail what is left rather than hang
+                for job in pending.values():
+                    if not job.future.done():
+                        job.future.set_exception(SandboxError(f"verification kernel restart failed: {err}"))
+                return
+        except asyncio.CancelledError:
+            for job in pending.values():
+                if not job.future.done():
+                    job.future.cancel()
+            raise
+        for index in order:  # not reported: back in the queue, in order
+            job = pending.get(index)
+            if job is not None and not job.future.done():
+                self._queue.put(job)
+
+
+def _spec_payload(spec: Spec) -> str:
+    return json.dumps({
+        "key": spec.key,
+        "name": spec.name,
+        "context": spec.context,
+        "items": [[i.kind, i.source, i.line, i.hidden] for i in spec.items],
+    })

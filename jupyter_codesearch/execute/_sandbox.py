@@ -1,0 +1,276 @@
+"""The trust boundary: the only code that runs candidate programs.
+
+A *zygote* process holds the spec's context (its imports and helpers) and nothing else. It is
+single-threaded, started by the verification kernel (inside a nested bubblewrap sandbox where
+available, as PID 1 of its own PID namespace, without /proc and without the kernel's Jupyter
+connection files), and never touches candidate code itself. For each candidate it forks a child
+that:
+
+1. drops into its own session, takes rlimits (CPU seconds, address space, file size, processes),
+   closes every inherited descriptor except a call socket (fd 3), sends stdout/stderr to a capped
+   pipe;
+2. compiles and executes the candidate source, then serves calls: it receives arguments (plain
+   data, or a pickle made by the trusted side), calls the function, and answers with the result as
+   plain data (see ``_codec``) plus the arguments' new value when the call mutated them.
+
+The child never receives test code or expected values: the asserts run on the trusted side
+(``_evaluator``), with the function's name bound to a proxy that calls into this child. The
+trusted side decodes every answer itself, so a candidate can only ever claim a plain value.
+
+When the trusted side is done with a candidate it asks the zygote to *reap*: every process the
+candidate left behind is killed (``kill(-1)`` from PID 1 of the sandbox; without a sandbox, the
+candidate's process group and anything reparented to the zygote, which is a child subreaper)
+and the candidate's wait status is reported.
+
+Shipped into the sandbox as source together with ``_codec``; standard library only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import pickle
+import resource
+import signal
+import socket
+import sys
+import time
+import traceback
+import types
+from typing import Any
+
+from ._codec import Unserializable, from_tree, recv_msg, send_msg, to_tree
+
+CONTEXT_MODULE = "__codesearch_ctx__"
+"""Module the context runs in, on both sides, so pickled context classes resolve alike."""
+
+_CALL_FD = 3
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+_MAX_REPLY = 64 * 1024 * 1024
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: nothing to harden with
+        pass
+
+
+def zygote_main(ctl_fd: int) -> None:
+    """Serve the trusted side on ``ctl_fd`` until it closes the socket."""
+    # Candidates are our children: keep them from ptracing us or reading our memory.
+    _prctl(_PR_SET_DUMPABLE, 0)
+    in_own_pidns = os.getpid() == 1
+    if not in_own_pidns:
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the kernel, not for us
+    if ctl_fd != _CALL_FD:  # fds 0-3 taken: a candidate's socket or pipe never lands on 1-3
+        os.dup2(ctl_fd, _CALL_FD)
+        os.close(ctl_fd)
+    ctl = socket.socket(fileno=_CALL_FD)
+    context = types.ModuleType(CONTEXT_MODULE)
+    sys.modules[CONTEXT_MODULE] = context
+    send_msg(ctl, {"op": "hello", "pid": os.getpid(), "pidns": in_own_pidns})
+    while True:
+        got = recv_msg(ctl)
+        if got is None:
+            return
+        msg, _ = got
+        op = msg.get("op")
+        if op == "context":
+            send_msg(ctl, _load_context(context, msg["source"]))
+        elif op == "spawn":
+            pid, fds = _spawn(context, msg)
+            send_msg(ctl, {"op": "spawned", "pid": pid}, fds)
+            for fd in fds:
+                os.close(fd)
+        elif op == "reap":
+            status = _reap(int(msg["pid"]), msg.get("pgid"), in_own_pidns)
+            send_msg(ctl, {"op": "reaped", "status": status})
+
+
+def _load_context(module: types.ModuleType, source: str) -> dict[str, Any]:
+    try:
+        exec(compile(source, "<context>", "exec"), module.__dict__)
+    except BaseException as e:  # a broken context is the user's to fix, not ours to die of
+        return {"op": "context", "ok": False, "error": _describe(e)}
+    finally:
+        sys.stdout.flush()
+    # Forked children share these pages copy-on-write; keep the collector from touching them.
+    gc.collect()
+    gc.freeze()
+    threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
+    return {"op": "context", "ok": True, "threads": threads}
+
+
+def _spawn(context: types.ModuleType, msg: dict[str, Any]) -> tuple[int, tuple[int, int]]:
+    ours, theirs = socket.socketpair()
+    out_r, out_w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the candidate
+        try:
+            ours.close()
+            os.close(out_r)
+            _become_candidate(theirs.detach(), out_w, msg["limits"])
+            _run_candidate(context, msg["source"], msg["name"])
+        finally:
+            os._exit(70)
+    theirs.close()
+    os.close(out_w)
+    return pid, (ours.detach(), out_r)
+
+
+def _become_candidate(call_fd: int, out_fd: int, limits: dict[str, Any]) -> None:
+    os.setsid()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.dup2(call_fd, _CALL_FD)  # replaces the zygote's control socket in this process
+    os.closerange(_CALL_FD + 1, 1 << 16)  # the zygote's control socket above all
+    cpu = int(limits["cpu_s"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
+    if limits.get("as_bytes"):
+        resource.setrlimit(resource.RLIMIT_AS, (limits["as_bytes"], limits["as_bytes"]))
+    if limits.get("nproc"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
+
+
+def _run_candidate(context: types.ModuleType, source: str, name: str) -> None:
+    sock = socket.socket(fileno=_CALL_FD)
+    ns = context.__dict__
+    try:
+        code = compile(source, "<candidate>", "exec")
+    except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError) as e:
+        if isinstance(e, SyntaxError):
+            text = f"{e.msg} (line {e.lineno})" if e.lineno else str(e.msg)
+        else:
+            text = _msg(e)
+        _reply(sock, {"invalid": f"does not parse: {type(e).__name__}: {text}"})
+        return
+    try:
+        exec(code, ns)
+    except BaseException as e:
+        _reply(sock, {**_describe(e), "at_import": True})
+        return
+    fn = ns.get(name)
+    if not callable(fn):
+        _reply(sock, {"invalid": f"does not define a function `{name}`"})
+        return
+    _reply(sock, {"ready": True})
+    while True:
+        got = recv_msg(sock)
+        if got is None:
+            return
+        _reply(sock, _call(fn, got[0]))
+
+
+def _call(fn: Any, msg: dict[str, Any]) -> dict[str, Any]:
+    if "pickle" in msg:
+        args, kwargs = pickle.loads(bytes.fromhex(msg["pickle"]))
+        sent = None
+    else:
+        args, kwargs = from_tree(msg["args"]), from_tree(msg["kwargs"])
+        sent = msg["args"]
+    # No timing here: a candidate could fake it. The trusted side times each call itself.
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as e:
+        return _describe(e)
+    try:
+        value = to_tree(result)
+    except Unserializable as e:
+        return {"unserializable": str(e)}
+    reply: dict[str, Any] = {"value": value}
+    if sent is not None:
+        try:
+            after = to_tree(args)
+        except Unserializable:
+            after = sent
+        if after != sent:  # mutated in place: the trusted side copies it back
+            reply["args"] = after
+    return reply
+
+
+def _reply(sock: socket.socket, obj: dict[str, Any]) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    try:
+        send_msg(sock, obj)
+    except (ValueError, OverflowError):  # NaN-free JSON is not required, but keep odd floats safe
+        send_msg(sock, {"unserializable": "value could not be encoded"})
+
+
+def _describe(e: BaseException) -> dict[str, Any]:
+    kind = "raised" if isinstance(e, Exception) else "exit"  # SystemExit, KeyboardInterrupt, ...
+    where = ""
+    try:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "<candidate>"]
+        if frames:
+            where = f"line {frames[-1].lineno}"
+    except BaseException:
+        pass
+    return {kind: type(e).__name__, "message": _msg(e), "where": where}
+
+
+def _msg(e: BaseException) -> str:
+    try:
+        return str(e)[:500]
+    except BaseException:
+        return "<unprintable>"
+
+
+def _reap(pid: int, pgid: int | None, in_own_pidns: bool) -> int | None:
+    """Kill the candidate and everything it started; return its wait status."""
+    status = None
+    if in_own_pidns:
+        _kill(-1)  # from PID 1: every other process in the sandbox, and only those
+    else:
+        _kill(-pid)
+    for _ in range(10000):
+        try:
+            child, st = os.waitpid(-1, 0 if in_own_pidns else os.WNOHANG)
+        except ChildProcessError:
+            break
+        if child == pid:
+            status = st
+        if child == 0:  # survivors not yet reparented to us, or still dying: sweep again
+            for other in _children():
+                _kill(-other)
+                _kill(other)
+            time.sleep(0.001)
+    return status
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _children() -> list[int]:
+    found: list[int] = []
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/children") as f:
+                found += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+if __name__ == "__main__":  # pragma: no cover - started by the evaluator
+    zygote_main(int(sys.argv[1]))

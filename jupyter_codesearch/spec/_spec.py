@@ -1,0 +1,259 @@
+"""Parse the body of a ``%%search`` cell into a :class:`Spec`.
+
+A cell has three parts, in this order::
+
+    <context: imports, helpers, constants>     optional
+    def name(params):                          the stub: the last top-level def before the tests
+        \"\"\"docstring\"\"\"
+    <tests and setup>                          each top-level assert (or compound statement holding
+                                               asserts) is a test; anything else is setup, run in order
+
+Parsing never executes anything: it only reads the AST and the comments.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import re
+import tokenize
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .._exceptions import SpecError, SpecWarning
+
+__all__ = ["Item", "Spec", "Stub"]
+
+_HIDDEN = re.compile(r"#\s*hidden\b", re.IGNORECASE)
+_MAGIC_LINE = re.compile(r"\s*%%search\b")
+
+
+@dataclass(frozen=True)
+class Stub:
+    """The function to search for, as the user wrote it."""
+
+    name: str
+    params: tuple[str, ...]
+    """Positional parameter names, in order (what examples bind to)."""
+    signature: str
+    """The ``def`` line(s) as written, e.g. ``def slugify(title: str) -> str:``."""
+    docstring: str | None
+    source: str
+    """Signature plus docstring, re-indented: what a model is shown."""
+    line: int
+
+
+@dataclass(frozen=True)
+class Item:
+    """One top-level statement after the stub: a test, or setup run before the tests after it."""
+
+    kind: Literal["test", "setup"]
+    source: str
+    line: int
+    """1-based line of the statement in the cell (after ``line_offset``)."""
+    end_line: int
+    hidden: bool = False
+    """A test carrying a ``# hidden`` comment: used for verdicts, never shown to a model."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed ``%%search`` cell: context, stub, and the tests that judge candidates."""
+
+    text: str
+    context: str
+    stub: Stub
+    items: tuple[Item, ...]
+    warnings: tuple[str, ...] = ()
+    line_offset: int = 0
+    key: str = field(default="", compare=False)
+    """Stable hash of everything that affects verification (used to cache loaded specs)."""
+
+    @property
+    def name(self) -> str:
+        """The name of the function being searched for."""
+        return self.stub.name
+
+    @property
+    def tests(self) -> tuple[Item, ...]:
+        """All tests, hidden ones included, in cell order."""
+        return tuple(i for i in self.items if i.kind == "test")
+
+    @property
+    def visible_tests(self) -> tuple[Item, ...]:
+        """The tests a model may see."""
+        return tuple(i for i in self.tests if not i.hidden)
+
+    def public_text(self) -> str:
+        """The cell as a model may see it: context, stub, setup and visible tests only."""
+        parts = [self.context.rstrip(), self.stub.source.rstrip()]
+        parts += [i.source for i in self.items if not i.hidden]
+        return "\n\n".join(p for p in parts if p).rstrip() + "\n"
+
+    @classmethod
+    def parse(cls, text: str, *, line_offset: int = 0) -> Spec:
+        """Parse a cell body (without its ``%%search`` line).
+
+        ``line_offset`` is added to every line number reported, so the magic can pass 1 and
+        errors point at the line the user sees. A leading ``%%search`` line is tolerated (a spec
+        file copied from a cell) and accounted for.
+        """
+        text = text.replace("\r\n", "\n")
+        lines = text.split("\n")
+        if lines and _MAGIC_LINE.match(lines[0]):
+            lines[0] = ""  # keep line numbers as the user sees them
+            text = "\n".join(lines)
+        return _parse(text, line_offset)
+
+
+def _parse(text: str, offset: int) -> Spec:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as e:
+        line = (e.lineno or 1) + offset
+        shown = (e.text or "").strip()
+        where = f": `{shown}`" if shown else ""
+        raise SpecError(f"syntax error, {e.msg}{where}. Fix the cell and run it again.", line) from None
+    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
+        raise SpecError(f"cannot read the cell: {e}") from None
+
+    body = tree.body
+    first_test = next((k for k, node in enumerate(body) if _is_test(node)), None)
+    if first_test is None:
+        stub_hint = next((n.name for n in body if isinstance(n, ast.FunctionDef)), "name")
+        raise SpecError(
+            f"no tests: add at least one `assert {stub_hint}(...) == ...` after the function stub."
+        )
+    stub_index = next(
+        (k for k in range(first_test - 1, -1, -1) if isinstance(body[k], ast.FunctionDef)), None
+    )
+    if stub_index is None:
+        line = body[first_test].lineno + offset
+        later_def = next(
+            (n for n in body[first_test:] if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))),
+            None,
+        )
+        if later_def is not None:
+            raise SpecError(
+                f"the function stub `def {later_def.name}(...)` must come before the first test "
+                f"(line {line}). Move the asserts below it.",
+                later_def.lineno + offset,
+            )
+        raise SpecError(
+            "no function stub: write `def name(args):` with a docstring saying what it should do, "
+            "above the asserts.",
+            line,
+        )
+
+    hidden_lines = _hidden_comment_lines(text)
+    src_lines = text.split("\n")
+
+    def segment(node: ast.stmt) -> str:
+        # Exact columns, not whole lines: `a = 1; assert f(a)` holds two statements on one line.
+        start: ast.AST = node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
+            start = node.decorator_list[0]
+        first, last = start.lineno, node.end_lineno or node.lineno
+        chunk = src_lines[first - 1 : last]
+        end_col = node.end_col_offset if node.end_col_offset is not None else len(chunk[-1])
+        chunk[-1] = chunk[-1][: _char_col(chunk[-1], end_col)]
+        chunk[0] = chunk[0][_char_col(chunk[0], start.col_offset) :]
+        if isinstance(start, ast.expr):  # a decorator: keep its `@`
+            chunk[0] = "@" + chunk[0]
+        return "\n".join(chunk)
+
+    stub_node = body[stub_index]
+    assert isinstance(stub_node, ast.FunctionDef)
+    stub = _make_stub(stub_node, src_lines, offset)
+
+    context_end = stub_node.lineno - 1
+    if stub_node.decorator_list:
+        context_end = min(d.lineno for d in stub_node.decorator_list) - 1
+    context = "\n".join(src_lines[:context_end]).strip("\n")
+    context = context + "\n" if context else ""
+
+    items: list[Item] = []
+    notes: list[str] = []
+    for node in body[stub_index + 1 :]:
+        end = node.end_lineno or node.lineno
+        source = segment(node)
+        if _is_test(node):
+            hidden = any(ln in hidden_lines for ln in range(node.lineno, end + 1))
+            items.append(Item("test", source, node.lineno + offset, end + offset, hidden))
+            if not _mentions(node, stub.name):
+                note = (
+                    f"line {node.lineno + offset}: this test never calls `{stub.name}`, so every "
+                    "candidate passes or fails it alike."
+                )
+                notes.append(note)
+                warnings.warn(note, SpecWarning, stacklevel=3)
+        else:
+            items.append(Item("setup", source, node.lineno + offset, end + offset))
+
+    digest = hashlib.sha256()
+    for part in (context, stub.name, *(f"{i.kind}:{i.line}:{i.source}" for i in items)):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return Spec(
+        text=text,
+        context=context,
+        stub=stub,
+        items=tuple(items),
+        warnings=tuple(notes),
+        line_offset=offset,
+        key=digest.hexdigest()[:16],
+    )
+
+
+def _make_stub(node: ast.FunctionDef, src_lines: list[str], offset: int) -> Stub:
+    args = node.args
+    params = tuple(a.arg for a in (*args.posonlyargs, *args.args))
+    body_start = node.body[0].lineno if node.body else node.lineno + 1
+    signature = "\n".join(src_lines[node.lineno - 1 : body_start - 1]).rstrip()
+    if not signature:  # `def f(x): return x` on one line
+        signature = src_lines[node.lineno - 1].split(":", 1)[0] + ":"
+    doc = ast.get_docstring(node)
+    source = signature
+    if doc is not None:
+        first = node.body[0]
+        source += "\n" + "\n".join(src_lines[first.lineno - 1 : (first.end_lineno or first.lineno)])
+    else:
+        source += "\n    ..."
+    return Stub(
+        name=node.name,
+        params=params,
+        signature=signature,
+        docstring=doc,
+        source=source + "\n",
+        line=node.lineno + offset,
+    )
+
+
+def _char_col(line: str, byte_col: int) -> int:
+    """ast columns count UTF-8 bytes; slicing needs characters."""
+    return len(line.encode()[:byte_col].decode(errors="ignore"))
+
+
+def _is_test(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Assert):
+        return True
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return False  # a helper that asserts is setup, not a test
+    return any(isinstance(n, ast.Assert) for n in ast.walk(node))
+
+
+def _mentions(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def _hidden_comment_lines(text: str) -> set[int]:
+    lines: set[int] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT and _HIDDEN.match(tok.string):
+                lines.add(tok.start[0])
+    except (tokenize.TokenError, SyntaxError):  # already parsed by ast; be lenient
+        pass
+    return lines
