@@ -74,6 +74,7 @@ class _Channel:
         self.output = bytearray()
         self.output_bytes = 0
         self.eof = False
+        self.out_eof = False
         self.poller = select.poll()
         self.poller.register(self.sock.fileno(), select.POLLIN)
         self.poller.register(out_fd, select.POLLIN)
@@ -85,12 +86,13 @@ class _Channel:
             os.close(self.out_fd)
 
     def _drain_output(self) -> None:
-        while True:
+        while not self.out_eof:
             try:
                 chunk = os.read(self.out_fd, 1 << 16)
             except (BlockingIOError, OSError):
                 return
             if not chunk:
+                self.out_eof = True
                 self.poller.unregister(self.out_fd)
                 return
             self.output_bytes += len(chunk)
@@ -386,7 +388,7 @@ class _Run:
         message = str(reply.get("message", ""))[:500]
         where = str(reply.get("where", ""))[:50]
         text = f"{kind}: {message}" if message else kind
-        record["raised"] = _short(text, 200)
+        record["raised"] = text if len(text) <= 200 else text[:199] + "…"
         if "exit" in reply:
             raise _Abort("crashed", f"raised {kind}" + (f" at {where}" if where else ""))
         if kind == "MemoryError":

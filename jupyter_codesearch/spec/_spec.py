@@ -176,13 +176,16 @@ def _parse(text: str, offset: int) -> Spec:
 
     items: list[Item] = []
     notes: list[str] = []
+    # Names whose value depends on the function: results of calls (`r = f(x)`) and arguments it
+    # may mutate in place (`f(data)`). A test checking one of them does exercise the function.
+    touched = {stub.name}
     for node in body[stub_index + 1 :]:
         end = node.end_lineno or node.lineno
         source = segment(node)
         if _is_test(node):
             hidden = any(ln in hidden_lines for ln in range(node.lineno, end + 1))
             items.append(Item("test", source, node.lineno + offset, end + offset, hidden))
-            if not _mentions(node, stub.name):
+            if not any(_mentions(node, name) for name in touched):
                 note = (
                     f"line {node.lineno + offset}: this test never calls `{stub.name}`, so every "
                     "candidate passes or fails it alike."
@@ -191,6 +194,8 @@ def _parse(text: str, offset: int) -> Spec:
                 warnings.warn(note, SpecWarning, stacklevel=3)
         else:
             items.append(Item("setup", source, node.lineno + offset, end + offset))
+            if any(_mentions(node, name) for name in touched):
+                touched |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
     digest = hashlib.sha256()
     for part in (context, stub.name, *(f"{i.kind}:{i.line}:{i.source}" for i in items)):
