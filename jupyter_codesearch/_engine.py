@@ -72,17 +72,29 @@ async def shared_pool(isolation: Any, workers: int) -> Any:
     from .execute._pool import KernelPool
 
     key = (isolation, workers)
-    pool = _pools.get(key)
-    if pool is None:
+    starting = _pools.get(key)
+    if starting is None:
+        # Store the start-up task itself, so concurrent callers share one pool.
         pool = KernelPool(isolation, workers)
-        await pool.start()
-        _pools[key] = pool
+        starting = _pools[key] = asyncio.ensure_future(_started(pool))
+    try:
+        return await asyncio.shield(starting)
+    except BaseException:
+        if _pools.get(key) is starting and starting.done():
+            del _pools[key]  # a failed start is not cached: the next call tries again
+        raise
+
+
+async def _started(pool: Any) -> Any:
+    await pool.start()
     return pool
 
 
 async def _close_all() -> None:
-    pools = list(_pools.values())
+    starting = list(_pools.values())
     _pools.clear()
+    results = await asyncio.gather(*starting, return_exceptions=True)
+    pools = [p for p in results if not isinstance(p, BaseException)]
     await asyncio.gather(*(p.close() for p in pools), return_exceptions=True)
 
 

@@ -70,3 +70,12 @@ def test_huge_decimal_ints_are_rejected_but_hex_ints_round_trip() -> None:
         decode(("9" * 5000).encode())
     assert decode(encode(10**5000)) == 10**5000
     assert json.loads(encode(2**100))[0] == "I"
+
+
+def test_standard_library_dict_subclasses_arrive_as_plain_dicts() -> None:
+    import collections
+
+    for value in (collections.Counter("aab"), collections.defaultdict(list, {1: [2]}), collections.OrderedDict(a=1)):
+        back = decode(encode(value))
+        assert type(back) is dict
+        assert back == value

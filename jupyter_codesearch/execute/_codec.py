@@ -2,7 +2,7 @@
 
 Only these types cross, matched by *exact* type (an ``int`` subclass with a custom ``__eq__`` is
 not an int): None, bool, int, float, complex, str, bytes, and list, tuple, dict, set, frozenset
-of those. :func:`decode` is what the trusted side runs on bytes a candidate produced, so it
+of those. ``collections.Counter``, ``defaultdict`` and ``OrderedDict`` arrive as plain dicts. :func:`decode` is what the trusted side runs on bytes a candidate produced, so it
 builds every value itself and accepts nothing else; whatever a candidate sends, the result is
 plain data or :class:`Unserializable`.
 
@@ -11,6 +11,7 @@ This module is shipped as source into the kernels and the sandbox: standard libr
 
 from __future__ import annotations
 
+import collections
 import json
 from typing import Any
 
@@ -20,6 +21,8 @@ MAX_BYTES = 64 * 1024 * 1024
 """Largest encoded value accepted (a candidate returning more has not produced a usable answer)."""
 
 _MAX_DEPTH = 200
+_DICTS = (collections.Counter, collections.defaultdict, collections.OrderedDict)
+"""Compare equal to plain dicts with the same items (MBPP returns them), so they cross as dicts."""
 _SMALL = 1 << 62  # larger ints travel as hex: int(s, 16) is linear and not limited by int_max_str_digits
 
 
@@ -53,9 +56,11 @@ def _enc(v: object, depth: int) -> Any:
         return ["L", *(_enc(x, d) for x in v)]  # type: ignore[attr-defined]
     if t is tuple:
         return ["T", *(_enc(x, d) for x in v)]  # type: ignore[attr-defined]
-    if t is dict:
+    if t is dict or t in _DICTS:
+        # The standard library's dict subclasses arrive as plain dicts; their items are read with
+        # dict's own method, so a patched subclass cannot change what is sent.
         out: list[Any] = ["D"]
-        for k, x in v.items():  # type: ignore[attr-defined]
+        for k, x in dict.items(v):  # type: ignore[call-overload]
             out.append(_enc(k, d))
             out.append(_enc(x, d))
         return out

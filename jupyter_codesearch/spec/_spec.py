@@ -110,7 +110,10 @@ class Spec:
 
 def _parse(text: str, offset: int) -> Spec:
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            # e.g. "invalid escape sequence": the user's own code, not ours to warn about
+            warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
+            tree = ast.parse(text)
     except SyntaxError as e:
         line = (e.lineno or 1) + offset
         shown = (e.text or "").strip()

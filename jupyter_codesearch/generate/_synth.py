@@ -1,0 +1,620 @@
+"""Offline programming-by-example: enumerate small Python expressions until one fits the examples.
+
+The search is bottom-up by weight with observational equivalence (BUSTLE / Probe style): every
+expression is evaluated on all examples at once, and of several expressions with the same values
+only the lightest is kept. The vocabulary (``_synth_ops``) covers BUSTLE's spreadsheet string DSL
+(concatenation, left/right/mid slices, find with start, replace, strip and whitespace collapse, case
+changes, repeat, str(n), +, -, len, comparisons, conditionals) in Python form, plus integer and list
+basics and comprehensions over list values.
+
+What guides the search, without any trained model:
+
+* constants mined from the examples: punctuation that occurs in them, substrings that every output
+  shares (``'Dr. '``, ``', USA'``), short delimiters every input of a parameter shares (``' Inc'``);
+* re-weighting (``Guide``): a string that is neither a piece of the expected output nor contains it,
+  or an index beyond every string's length, joins bigger expressions only later;
+* conditionals are not enumerated blindly: a value that is right on some examples and a condition
+  that separates exactly those are combined into ``if cond: return a / return b``.
+
+Every emitted program is re-checked by executing its source on the examples, so what comes out is
+exactly what was verified.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from jupyter_codesearch._exceptions import CodeSearchError
+from jupyter_codesearch.generate._synth_enum import (
+    Budget,
+    Caps,
+    Context,
+    Guide,
+    Leaf,
+    Node,
+    Search,
+    Stop,
+)
+from jupyter_codesearch.generate._synth_ops import (
+    BOOL,
+    FLOAT,
+    INT,
+    LFLOAT,
+    LIST_OF,
+    LSTR,
+    OPS,
+    PREC_ATOM,
+    PREC_UNARY,
+    STR,
+    Names,
+    Op,
+)
+
+__all__ = ["SynthOptions", "SynthProgress", "SynthUnsupported", "synthesize"]
+
+_MAX_LEVEL = 60
+_SCALARS = (STR, INT, FLOAT)
+
+
+class SynthUnsupported(CodeSearchError):
+    """One-line reason the synthesizer cannot help (no examples, values that are not plain data,
+    types it does not model)."""
+
+
+@dataclass(frozen=True)
+class SynthProgress:
+    """Where the enumeration is: for a progress display."""
+
+    explored: int  # expressions explored so far
+    size: int  # current expression size being enumerated
+    programs: int  # programs emitted so far
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    """Switches for the guidance pieces, so the benchmark can measure what each one buys."""
+
+    output_constants: bool = True
+    input_constants: bool = True
+    guide_substring: bool = True
+    guide_int_range: bool = True
+    guide_list_member: bool = True
+    conditionals: bool = True
+    comprehensions: bool = True
+    fused_split: bool = True
+    max_penalty: int = 2
+    disabled_ops: frozenset[str] = field(default_factory=frozenset)
+
+
+# ---------------------------------------------------------------------------------------------
+# problem preparation
+
+
+def _scalar_type(v: object) -> str:
+    if isinstance(v, bool):
+        return BOOL
+    if isinstance(v, int):
+        return INT
+    if isinstance(v, float):
+        return FLOAT
+    if isinstance(v, str):
+        return STR
+    raise SynthUnsupported(
+        f"the synthesizer only models str, int, float, bool and flat lists of them, "
+        f"not {type(v).__name__}"
+    )
+
+
+def _type_of(v: object) -> str:
+    """Type tag of one value; ``list[?]`` for an empty list (settled by the other examples)."""
+    if isinstance(v, (list, tuple)):
+        kinds = {_scalar_type(x) for x in v}
+        if not kinds:
+            return "list[?]"
+        if kinds == {INT, FLOAT}:
+            return LFLOAT
+        if len(kinds) == 1:
+            (k,) = kinds
+            if k in LIST_OF:
+                return LIST_OF[k]
+        names = ", ".join(sorted(kinds))
+        raise SynthUnsupported(f"lists must hold one kind of str, int or float, not {names}")
+    return _scalar_type(v)
+
+
+def _unify(kinds: Sequence[str], what: str) -> str:
+    ks = set(kinds)
+    if len(ks) > 1 and "list[?]" in ks:
+        ks.discard("list[?]")
+    if ks == {INT, FLOAT}:
+        return FLOAT
+    if ks == {LIST_OF[INT], LFLOAT}:
+        return LFLOAT
+    if len(ks) != 1:
+        raise SynthUnsupported(f"{what} has mixed types across examples ({', '.join(sorted(ks))})")
+    (k,) = ks
+    if k == "list[?]":
+        return LSTR  # only empty lists: any element type works, str is the common case
+    return k
+
+
+def _freeze(v: object) -> object:
+    return tuple(v) if isinstance(v, (list, tuple)) else v
+
+
+@dataclass
+class _Problem:
+    params: list[str]
+    func_name: str
+    inputs: list[tuple[object, ...]]  # per parameter: its value vector
+    in_types: list[str]
+    target: tuple[object, ...]
+    out_type: str
+    wrap_tuple: bool
+    examples: list[tuple[tuple[object, ...], object]]
+
+
+def _prepare(
+    examples: Sequence[tuple[tuple[object, ...], object]], params: Sequence[str], func_name: str
+) -> _Problem:
+    if not examples:
+        raise SynthUnsupported("no input/output examples to synthesize from")
+    if not func_name.isidentifier():
+        raise SynthUnsupported(f"{func_name!r} is not a usable function name")
+    for p in params:
+        if not p.isidentifier():
+            raise SynthUnsupported(f"parameter {p!r} is not a plain name")
+    exs: list[tuple[tuple[object, ...], object]] = []
+    for args, out in examples:
+        args = tuple(args)
+        if len(args) != len(params):
+            raise SynthUnsupported(
+                f"an example passes {len(args)} arguments but {func_name}() takes {len(params)}"
+            )
+        exs.append((args, out))
+    in_types = [
+        _unify([_type_of(a[i]) for a, _ in exs], f"parameter {params[i]!r}")
+        for i in range(len(params))
+    ]
+    out_type = _unify([_type_of(o) for _, o in exs], "the expected output")
+    wrap = False
+    if out_type.startswith("list"):
+        kinds = {type(o) for _, o in exs}
+        if len(kinds) > 1:
+            raise SynthUnsupported("expected outputs mix lists and tuples")
+        wrap = kinds == {tuple}
+    inputs = [tuple(_freeze(a[i]) for a, _ in exs) for i in range(len(params))]
+    target = tuple(_freeze(o) for _, o in exs)
+    return _Problem(list(params), func_name, inputs, in_types, target, out_type, wrap, exs)
+
+
+# ---------------------------------------------------------------------------------------------
+# constants
+
+
+def _common_substrings(strings: Sequence[str], max_len: int = 40) -> list[str]:
+    """Maximal substrings present in every string, longest first."""
+    if len(strings) < 2:
+        return []
+    base = min(strings, key=len)
+    others = [s for s in strings if s is not base]
+    found: set[str] = set()
+    n = len(base)
+    for i in range(n):
+        for j in range(i + 1, min(n, i + max_len) + 1):
+            sub = base[i:j]
+            if all(sub in o for o in others):
+                found.add(sub)
+            else:
+                break  # longer substrings starting at i cannot be common either
+    maximal = [s for s in found if not any(s != o and s in o for o in found)]
+    return sorted(maximal, key=lambda s: (-len(s), s))
+
+
+def _has_punct(s: str) -> bool:
+    return any(not c.isalnum() for c in s)
+
+
+def _string_constants(prob: _Problem, opts: SynthOptions) -> list[str]:
+    strings: list[str] = []
+    per_example_inputs: list[list[str]] = [[] for _ in prob.target]
+    for vec, t in zip(prob.inputs, prob.in_types):
+        for i, v in enumerate(vec):
+            if t == STR:
+                per_example_inputs[i].append(v)  # type: ignore[arg-type]
+            elif t == LSTR:
+                per_example_inputs[i].extend(v)  # type: ignore[arg-type]
+    for ins in per_example_inputs:
+        strings.extend(ins)
+    outs: list[str] = []
+    if prob.out_type == STR:
+        outs = list(prob.target)  # type: ignore[arg-type]
+    elif prob.out_type == LSTR:
+        outs = [x for lst in prob.target for x in lst]  # type: ignore[attr-defined]
+    consts: list[str] = ["", " "]
+    # punctuation is structure (separators, brackets); letters and digits are data
+    chars = sorted({c for s in strings + outs for c in s if not c.isalnum() and c != " "})
+    consts.extend(chars)
+    if opts.output_constants and prob.out_type == STR and len(outs) >= 2:
+        whole = set(outs)
+        mined = [
+            s for s in _common_substrings(outs)
+            # a literal part of every output: not a whole output (that would be a lookup), not
+            # copied from the inputs in every example, and more than a stray letter pair
+            if len(s) >= 2
+            and s not in whole
+            and (_has_punct(s) or len(s) >= 3)
+            and not all(any(s in x for x in ins) for ins in per_example_inputs)
+        ]
+        consts.extend(mined[:6])
+    if opts.input_constants:
+        for vec, t in zip(prob.inputs, prob.in_types):
+            if t == STR:
+                mined = [
+                    s for s in _common_substrings(vec, 6)  # type: ignore[arg-type]
+                    # a multi-character delimiter every input shares, like ' Inc' or '= '
+                    if 2 <= len(s) <= 6 and _has_punct(s) and not any(c.isdigit() for c in s)
+                ]
+                consts.extend(mined[:4])
+    return list(dict.fromkeys(consts))
+
+
+def _int_constants(prob: _Problem) -> list[int]:
+    consts = [0, 1, 2, 3, -1]
+    if prob.out_type in (INT, FLOAT) or INT in prob.in_types:
+        consts.append(10)
+    if prob.out_type == STR:
+        lens = {len(o) for o in prob.target}  # type: ignore[arg-type]
+        if len(lens) == 1 and len(prob.target) >= 2:
+            # fixed-width outputs are usually a fixed-width cut of an input
+            (n,) = lens
+            consts.extend([n, -n])
+    return list(dict.fromkeys(consts))
+
+
+def _literal(v: object) -> tuple[str, int]:
+    src = repr(v)
+    return src, PREC_UNARY if src.startswith("-") else PREC_ATOM
+
+
+# ---------------------------------------------------------------------------------------------
+# search set-up
+
+
+def _reachable_ops(
+    ops: Sequence[Op], leaf_types: set[str], out_type: str, extra: set[str]
+) -> list[Op]:
+    """Operations that can take part in building an ``out_type`` (or a condition)."""
+    if FLOAT not in leaf_types and out_type != FLOAT:
+        # floats only when the examples have them: int -> float -> int detours add nothing
+        ops = [op for op in ops if FLOAT not in op.ret and not any(FLOAT in a for a in op.args)]
+    have = set(leaf_types) | extra
+    changed = True
+    while changed:
+        changed = False
+        for op in ops:
+            if op.ret not in have and all(a in have for a in op.args):
+                have.add(op.ret)
+                changed = True
+    useful = {out_type, BOOL}
+    changed = True
+    while changed:
+        changed = False
+        for op in ops:
+            if op.ret in useful and all(a in have for a in op.args):
+                for a in op.args:
+                    if a not in useful:
+                        useful.add(a)
+                        changed = True
+    return [op for op in ops if op.ret in useful and all(a in have for a in op.args)]
+
+
+_FUSED = frozenset({"before_first", "after_last", "after_first", "before_last"})
+
+
+def _names(params: Sequence[str]) -> Names:
+    taken = set(params)
+    elem = next(n for n in ("x", "item", "elem", "x_") if n not in taken)
+    char = next(n for n in ("c", "ch", "char", "c_") if n not in taken and n != elem)
+    return Names(elem, char)
+
+
+def _build(
+    prob: _Problem, budget: Budget, opts: SynthOptions
+) -> tuple[Search, list[Node], Names]:
+    """The main search with its leaves registered; also returns leaves that already fit."""
+    n = len(prob.target)
+    str_consts = _string_constants(prob, opts)
+    int_consts = _int_constants(prob)
+    all_strs: list[int] = []
+    for vec, t in zip([*prob.inputs, prob.target], [*prob.in_types, prob.out_type]):
+        if t == STR:
+            all_strs.extend(map(len, vec))  # type: ignore[arg-type]
+        elif t.startswith("list"):
+            all_strs.extend(map(len, vec))  # type: ignore[arg-type]
+            if t == LSTR:
+                all_strs.extend(len(x) for lst in vec for x in lst)  # type: ignore[attr-defined]
+    longest = max(all_strs, default=10)
+    ints = [abs(v) for vec, t in zip(prob.inputs, prob.in_types) if t == INT for v in vec]  # type: ignore[arg-type]
+    if prob.out_type == INT:
+        ints.extend(abs(v) for v in prob.target)  # type: ignore[arg-type]
+    caps = Caps(
+        str_len=2 * longest + 20,
+        list_len=longest + 20,
+        int_abs=max(10**6, 100 * max(ints, default=0)),
+    )
+    # per example: the longest string around, bounding useful indices
+    limits = []
+    for i in range(n):
+        m = 0
+        for vec, t in zip([*prob.inputs, prob.target], [*prob.in_types, prob.out_type]):
+            if t == STR or t.startswith("list"):
+                m = max(m, len(vec[i]))  # type: ignore[arg-type]
+        limits.append(m + 1)
+    guide = Guide(
+        prob.target,
+        prob.out_type,
+        substring=opts.guide_substring,
+        int_range=opts.guide_int_range,
+        list_member=opts.guide_list_member,
+        max_penalty=opts.max_penalty,
+        int_limit=limits,
+    )
+    leaf_types = set(prob.in_types) | {INT}
+    if STR in leaf_types or LSTR in leaf_types or prob.out_type == STR:
+        leaf_types.add(STR)
+    if prob.out_type == FLOAT or FLOAT in leaf_types:
+        leaf_types.add(FLOAT)
+    extra: set[str] = set()
+    if opts.comprehensions:
+        extra = {LIST_OF[t] for t in _SCALARS if t in leaf_types}
+    ops = [op for op in OPS if op.name not in opts.disabled_ops]
+    numeric = INT in prob.in_types or prob.out_type == INT or LIST_OF[INT] in prob.in_types
+    if not numeric:
+        ops = [op for op in ops if not op.numeric]
+    if not opts.fused_split:
+        ops = [op for op in ops if op.name not in _FUSED]
+    main_ops = _reachable_ops(ops, leaf_types, prob.out_type, extra)
+    names = _names(prob.params)
+
+    leaves: list[tuple[str, Callable[[int], tuple[object, ...]], Node, int]] = []
+    for i, (p, t) in enumerate(zip(prob.params, prob.in_types)):
+        vec = prob.inputs[i]
+        leaves.append((t, _const_vec(vec), Leaf(src=p), 1))
+    for s in str_consts:
+        src, prec = _literal(s)
+        leaves.append((STR, _bcast(s), Leaf(src=src, prec=prec, value=s), 1))
+    for k in int_consts:
+        src, prec = _literal(k)
+        leaves.append((INT, _bcast(k), Leaf(src=src, prec=prec, value=k), 1))
+    if FLOAT in leaf_types:
+        for f in (0.5, 1.0, 2.0):
+            leaves.append((FLOAT, _bcast(f), Leaf(src=repr(f), value=f), 1))
+    if prob.out_type == BOOL:
+        for b in (True, False):
+            leaves.append((BOOL, _bcast(b), Leaf(src=repr(b), value=b), 1))
+    if len(prob.params) >= 2:
+        # several parameters of one kind are often meant as one list: [a, b, c]
+        by_type: dict[str, list[int]] = {}
+        for i, t in enumerate(prob.in_types):
+            by_type.setdefault(t, []).append(i)
+        for t, idx in by_type.items():
+            if t in LIST_OF and len(idx) >= 2:
+                vec = tuple(tuple(prob.inputs[i][e] for i in idx) for e in range(n))
+                src = "[" + ", ".join(prob.params[i] for i in idx) + "]"
+                leaves.append((LIST_OF[t], _const_vec(vec), Leaf(src=src), 2))
+
+    sub_ops = [
+        op for op in _reachable_ops(ops, leaf_types, STR, set())
+        if not any(a.startswith("list") for a in (*op.args, op.ret))
+    ]
+
+    def make_context(
+        node: Node, weight: int, elem_type: str, flat: tuple[object, ...], lens: tuple[int, ...]
+    ) -> Context | None:
+        if not flat or len(flat) > 400 or len(main.contexts) >= 12:
+            return None
+        sub = Search(len(flat), sub_ops, budget, caps)
+        sub.add_leaf(elem_type, flat, Leaf(""), 1)
+        for t, mk, leaf, w in leaves:
+            if t in (STR, INT, FLOAT) and t in sub.types:
+                sub.add_leaf(t, _expand(mk, lens), leaf, w)
+        return Context(node, weight, elem_type, flat, lens, sub)
+
+    main = Search(
+        n,
+        main_ops,
+        budget,
+        caps,
+        target=prob.target,
+        out_type=prob.out_type,
+        guide=guide,
+        conditionals=opts.conditionals,
+        make_context=make_context if opts.comprehensions else None,
+    )
+    hits = []
+    for t, mk, leaf, w in leaves:
+        if main.add_leaf(t, mk(n), leaf, w):
+            hits.append(leaf)
+    return main, hits, names
+
+
+def _bcast(v: object) -> Callable[[int], tuple[object, ...]]:
+    def make(n: int) -> tuple[object, ...]:
+        return (v,) * n
+
+    return make
+
+
+def _const_vec(vec: tuple[object, ...]) -> Callable[[int], tuple[object, ...]]:
+    # per-example vectors: the "n" of a broadcast is ignored, the example's own value is used
+    def make(n: int) -> tuple[object, ...]:
+        return vec
+
+    make.per_example = vec  # type: ignore[attr-defined]
+    return make
+
+
+def _expand(mk: Callable[[int], tuple[object, ...]], lens: tuple[int, ...]) -> tuple[object, ...]:
+    """A leaf's vector repeated for each list element of its example (inside a comprehension)."""
+    per = getattr(mk, "per_example", None)
+    if per is None:
+        return mk(sum(lens))
+    return tuple(v for v, k in zip(per, lens) for _ in range(k))
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering and checking
+
+
+def _function(prob: _Problem, names: Names, body: list[str], imports: set[str]) -> str:
+    lines = [f"def {prob.func_name}({', '.join(prob.params)}):"]
+    lines.extend(f"    import {m}" for m in sorted(imports))
+    lines.extend("    " + b for b in body)
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(prob: _Problem, src: str) -> str:
+    return f"tuple({src})" if prob.wrap_tuple else src
+
+
+def _expr_source(prob: _Problem, node: Node, names: Names) -> str:
+    src, _ = node.render(names)
+    return _function(prob, names, [f"return {_wrap(prob, src)}"], node.imports())
+
+
+def _cond_source(prob: _Problem, cond: Node, yes: Node, no: Node, names: Names) -> str:
+    c = cond.render(names)[0]
+    y = _wrap(prob, yes.render(names)[0])
+    o = _wrap(prob, no.render(names)[0])
+    imports = cond.imports() | yes.imports() | no.imports()
+    return _function(prob, names, [f"if {c}:", f"    return {y}", f"return {o}"], imports)
+
+
+def _verify(prob: _Problem, source: str) -> bool:
+    """Run the generated source on every example (it is our own generated code)."""
+    ns: dict[str, object] = {}
+    try:
+        exec(compile(source, "<synth>", "exec"), ns)
+        fn = ns[prob.func_name]
+        for args, expected in prob.examples:
+            got = fn(*copy.deepcopy(args))  # type: ignore[operator]
+            if got != expected or type(got) is not type(expected) and not _num_ok(got, expected):
+                return False
+    except Exception:
+        return False
+    return True
+
+
+def _num_ok(got: object, expected: object) -> bool:
+    # 3 for 3.0 is what a user's ``==`` assert accepts; True for 1 is not what anyone means
+    return (
+        isinstance(got, (int, float))
+        and isinstance(expected, (int, float))
+        and not isinstance(got, bool)
+        and not isinstance(expected, bool)
+        and math.isfinite(float(got))
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# public entry point
+
+
+def synthesize(
+    examples: Sequence[tuple[tuple[object, ...], object]],
+    params: Sequence[str],
+    func_name: str,
+    *,
+    time_limit: float = 10.0,
+    max_programs: int = 5,
+    should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[SynthProgress], None] | None = None,
+    options: SynthOptions | None = None,
+) -> Iterator[str]:
+    """Yield ordinary readable Python function sources (``def func_name(params): return ...``),
+    smallest first, each consistent with ALL examples.
+
+    Raises :class:`SynthUnsupported` (before yielding anything — in fact when called) when it
+    cannot help. Stops after ``max_programs`` programs, after ``time_limit`` seconds, or as soon as
+    ``should_stop()`` returns true. ``on_progress`` is called at most every 0.2 s. ``options``
+    switches guidance pieces off (for measurement); the defaults are the tuned configuration.
+    """
+    prob = _prepare(examples, params, func_name)
+    return _run(prob, time_limit, max_programs, should_stop, on_progress, options or SynthOptions())
+
+
+def _run(
+    prob: _Problem,
+    time_limit: float,
+    max_programs: int,
+    should_stop: Callable[[], bool] | None,
+    on_progress: Callable[[SynthProgress], None] | None,
+    opts: SynthOptions,
+) -> Iterator[str]:
+    emitted: dict[str, None] = {}
+
+    def progress(explored: int, size: int) -> None:
+        if on_progress is not None:
+            on_progress(SynthProgress(explored, size, len(emitted)))
+
+    budget = Budget(time_limit, should_stop, progress)
+    if max_programs <= 0:
+        return
+    try:
+        yield from _search(prob, budget, opts, max_programs, emitted)
+    finally:
+        # a last report, so callers always see the final count
+        progress(budget.explored, budget.size)
+
+
+def _search(
+    prob: _Problem, budget: Budget, opts: SynthOptions, max_programs: int,
+    emitted: dict[str, None],
+) -> Iterator[str]:
+    main, hits, names = _build(prob, budget, opts)
+
+    def accept(src: str) -> bool:
+        if src in emitted or not _verify(prob, src):
+            return False
+        emitted[src] = None
+        return True
+
+    for leaf in hits:
+        src = _expr_source(prob, leaf, names)
+        if accept(src):
+            yield src
+            if len(emitted) >= max_programs:
+                return
+    try:
+        for level in range(1, _MAX_LEVEL + 1):
+            for _, cond, yes, no in main.take_pending(level - 1):
+                src = _cond_source(prob, cond, yes, no, names)
+                if accept(src):
+                    yield src
+                    if len(emitted) >= max_programs:
+                        return
+            for node in main.grow_to(level):
+                src = _expr_source(prob, node, names)
+                if accept(src):
+                    yield src
+                    if len(emitted) >= max_programs:
+                        return
+            budget.check()
+            if main.exhausted() and not main.pending:
+                break
+    except Stop:
+        if budget.user_stopped:
+            return
+    # out of time or space: conditionals already found are still valid answers
+    for _, cond, yes, no in main.take_pending(None):
+        if budget.should_stop is not None and budget.should_stop():
+            return
+        src = _cond_source(prob, cond, yes, no, names)
+        if accept(src):
+            yield src
+            if len(emitted) >= max_programs:
+                return
