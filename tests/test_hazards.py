@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, wait_no_strays
 
 from jupyter_codesearch.execute import Verdict, detect_isolation, verify
+from tests.conftest import SECRET
+from tests.support.procs import wait_no_strays
 
 TIMEOUT = 1.0
 GOOD = "def f(x):\n    return x + 1\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .._engine import run_sync, shared_pool
 from .._exceptions import ConfigError
@@ -45,12 +45,13 @@ async def averify(
     memory_mb: int = 512,
     workers: int | None = None,
     sandbox: str = "auto",
+    on_verdict: Callable[[Verdict], None] | None = None,
 ) -> list[Verdict]:
     """Async form of :func:`verify`; must run on the engine loop (see ``_engine``)."""
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
     limits, n = _check(timeout, memory_mb, workers)
     pool = await shared_pool(detect_isolation(sandbox), n)
-    return await pool.verify(spec, list(candidates), limits)
+    return await pool.verify(spec, list(candidates), limits, on_verdict)
 
 
 def verify(
@@ -61,6 +62,7 @@ def verify(
     memory_mb: int = 512,
     workers: int | None = None,
     sandbox: str = "auto",
+    on_verdict: Callable[[Verdict], None] | None = None,
 ) -> list[Verdict]:
     """Run each candidate source against ``spec``'s tests; one :class:`Verdict` each, in order.
 
@@ -68,10 +70,15 @@ def verify(
     tests or the expected values. ``timeout`` is wall-clock seconds per candidate, ``memory_mb``
     the memory it may add, ``workers`` the number of kernels (default: one per core). The
     kernel pool is started on first use and reused for later calls in this process.
+    ``on_verdict`` is called (from the engine thread) as each verdict arrives. ``sandbox`` is
+    ``"auto"``, ``"bwrap"`` (required) or ``"none"``.
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
     _check(timeout, memory_mb, workers)
     sources = list(candidates)
     return run_sync(
-        averify(spec, sources, timeout=timeout, memory_mb=memory_mb, workers=workers, sandbox=sandbox)
+        averify(
+            spec, sources, timeout=timeout, memory_mb=memory_mb, workers=workers, sandbox=sandbox,
+            on_verdict=on_verdict,
+        )
     )

@@ -278,10 +278,24 @@ class KernelPool:
         self._queue.put(_Job(spec, index, source, limits, fut))
         return fut
 
-    async def verify(self, spec: Spec, sources: list[str], limits: Limits) -> list[Verdict]:
-        """Verify every source (in input order)."""
+    async def verify(
+        self,
+        spec: Spec,
+        sources: list[str],
+        limits: Limits,
+        on_verdict: Callable[[Verdict], None] | None = None,
+    ) -> list[Verdict]:
+        """Verify every source; verdicts in input order, ``on_verdict`` as each one arrives."""
         futures = [self.submit(spec, i, s, limits) for i, s in enumerate(sources)]
-        return list(await asyncio.gather(*futures))
+        if on_verdict is not None:
+            for fut in futures:
+                fut.add_done_callback(lambda f: f.cancelled() or f.exception() or on_verdict(f.result()))
+        try:
+            return list(await asyncio.gather(*futures))
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
 
     async def _work(self, kernel: _Kernel) -> None:
         while True:

@@ -1,0 +1,85 @@
+"""The command line, run as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SPEC = '''
+def add(a, b):
+    """Add."""
+
+assert add(1, 2) == 3
+assert add(2, 2) == 4  # hidden
+'''
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_codesearch.cli", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=300, check=False,
+    )
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "spec.py").write_text(SPEC)
+    lines = [
+        json.dumps("def add(a, b):\n    return a + b\n"),
+        "",
+        json.dumps({"code": "def add(a, b):\n    return a * b\n"}),
+        json.dumps({"code": "def add(a, b) oops"}),
+    ]
+    (tmp_path / "cands.jsonl").write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+def test_verify_prints_a_table_and_exits_zero(files: Path) -> None:
+    run = cli("verify", "spec.py", "cands.jsonl", cwd=files)
+    assert run.returncode == 0, run.stderr
+    rows = run.stdout.splitlines()
+    assert rows[1].split()[:3] == ["0", "passed", "2/2"]
+    assert rows[2].split()[:3] == ["1", "failed", "1/2"]
+    assert rows[3].split()[:3] == ["2", "invalid", "0/2"]
+    assert rows[-1] == "1 of 3 candidates pass every test."
+
+
+def test_verify_json_has_one_object_per_candidate_in_input_order(files: Path) -> None:
+    run = cli("verify", "spec.py", "cands.jsonl", "--json", "--timeout", "3", "--memory", "256", "--workers", "1", cwd=files)
+    assert run.returncode == 0, run.stderr
+    objs = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [o["index"] for o in objs] == [0, 1, 2]
+    assert [(o["status"], o["passed"]) for o in objs] == [("passed", True), ("failed", False), ("invalid", False)]
+    first, hidden = objs[1]["tests"]
+    assert (first["passed"], first["got"], first["expected"]) == (False, "2", "3")
+    assert first["source"] == "assert add(1, 2) == 3"
+    assert (hidden["passed"], hidden["hidden"], hidden["got"]) == (True, True, "4")
+    assert isinstance(objs[0]["runtime_s"], float)
+    assert objs[2]["runtime_s"] is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "cands", "bad_file", "message"),
+    [
+        ("missing.py", "cands.jsonl", None, "spec file not found: missing.py"),
+        ("spec.py", "missing.jsonl", None, "candidates file not found: missing.jsonl"),
+        ("bad.py", "cands.jsonl", "def f(:\n", "bad.py: line 1: syntax error"),
+        ("spec.py", "bad.jsonl", '"ok"\n{"code": 3}\n', "bad.jsonl, line 2: expected a JSON string"),
+        ("spec.py", "bad.jsonl", '"ok"\n\n{nope\n', "bad.jsonl, line 3: not valid JSON"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_a_nonzero_exit(
+    files: Path, spec: str, cands: str, bad_file: str | None, message: str
+) -> None:
+    if bad_file is not None:
+        (files / (spec if spec.startswith("bad") else cands)).write_text(bad_file)
+    run = cli("verify", spec, cands, cwd=files)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert message in lines[0]
+    assert "Traceback" not in run.stderr
