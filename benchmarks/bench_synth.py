@@ -1,0 +1,184 @@
+"""Benchmark the offline synthesizer on the 89 SyGuS string tasks (as used by BUSTLE/CrossBeam).
+
+Usage (from the repo root)::
+
+    .venv/bin/python benchmarks/bench_synth.py                  # all tasks, 30 s each, 2 jobs
+    .venv/bin/python benchmarks/bench_synth.py --tasks phone --time-limit 5
+    .venv/bin/python benchmarks/bench_synth.py --off conditionals,guide_substring
+    .venv/bin/python benchmarks/bench_synth.py --holdout 1      # synthesize on fewer examples
+
+A task counts as solved when the FIRST program emitted passes both its train and test examples.
+Each task runs in its own process (with a memory cap), so a blow-up costs that task only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import multiprocessing as mp
+import resource
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "pbe" / "sygus_benchmarks.json"
+
+ANCHORS = (
+    "anchors at 30 s: plain bottom-up enumeration 65/89 (BUSTLE, Java), "
+    "54/89 (CrossBeam's Python baseline); BUSTLE with its learned model 80/89"
+)
+
+_MEMORY_CAP = 3 * 1024**3
+
+
+def _passes(source: str, func_name: str, examples: list[dict[str, Any]]) -> bool:
+    ns: dict[str, Any] = {}
+    try:
+        exec(compile(source, "<candidate>", "exec"), ns)  # our own generated code
+        fn = ns[func_name]
+        return all(fn(*e["inputs"]) == e["output"] for e in examples)
+    except Exception:
+        return False
+
+
+def _run_task(task: dict[str, Any], time_limit: float, holdout: int, off: list[str],
+              conn: Connection) -> None:
+    """Child process: synthesize one task and send back a result dict."""
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_CAP, _MEMORY_CAP))
+    except (ValueError, OSError):
+        pass
+    sys.path.insert(0, str(ROOT))
+    from jupyter_codesearch.generate._synth import (
+        SynthOptions,
+        SynthProgress,
+        SynthUnsupported,
+        synthesize,
+    )
+
+    train = task["trainExamples"]
+    used = train[: max(1, len(train) - holdout)] if holdout else train
+    examples = [(tuple(e["inputs"]), e["output"]) for e in used]
+    params = [f"in{i}" for i in range(len(examples[0][0]))]
+    opts = SynthOptions(**{name: False for name in off})
+    last: list[SynthProgress] = []
+    t0 = time.monotonic()
+    program = None
+    error = None
+    try:
+        for program in synthesize(
+            examples, params, "f", time_limit=time_limit, max_programs=1,
+            on_progress=last.append, options=opts,
+        ):
+            break
+    except SynthUnsupported as exc:
+        error = str(exc)
+    seconds = time.monotonic() - t0
+    solved = program is not None and _passes(
+        program, "f", task["trainExamples"] + task["testExamples"]
+    )
+    conn.send({
+        "name": task["name"],
+        "solved": solved,
+        "seconds": round(seconds, 2),
+        "explored": last[-1].explored if last else 0,
+        "program": program,
+        "error": error,
+    })
+    conn.close()
+
+
+def _schedule(tasks: list[dict[str, Any]], jobs: int, time_limit: float, holdout: int,
+              off: list[str]) -> list[dict[str, Any]]:
+    ctx = mp.get_context("spawn")
+    queue = list(tasks)
+    running: dict[str, tuple[Any, Connection, float]] = {}
+    results: list[dict[str, Any]] = []
+    grace = 30.0  # the synthesizer stops itself; this only catches a stuck or killed child
+    while queue or running:
+        while queue and len(running) < jobs:
+            task = queue.pop(0)
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_run_task, args=(task, time_limit, holdout, off, send))
+            proc.start()
+            send.close()
+            running[task["name"]] = (proc, recv, time.monotonic())
+        for name, (proc, recv, started) in list(running.items()):
+            res = None
+            if recv.poll():
+                try:
+                    res = recv.recv()
+                except EOFError:
+                    res = None
+                proc.join()
+            elif not proc.is_alive() or time.monotonic() - started > time_limit + grace:
+                proc.kill()
+                proc.join()
+            else:
+                continue
+            if res is None:
+                res = {
+                    "name": name, "solved": False,
+                    "seconds": round(time.monotonic() - started, 2), "explored": 0,
+                    "program": None, "error": f"worker died (exit code {proc.exitcode})",
+                }
+            del running[name]
+            results.append(res)
+            _print_row(res)
+        time.sleep(0.02)
+    return results
+
+
+def _print_row(r: dict[str, Any]) -> None:
+    mark = "SOLVED" if r["solved"] else "failed"
+    prog = r["program"] or r["error"] or "-"
+    body = " | ".join(line.strip() for line in prog.strip().splitlines()[1:]) if r["program"] \
+        else prog
+    print(f"{r['name']:<52} {mark:<6} {r['seconds']:>6.2f}s {r['explored']:>10} {body}",
+          flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns the process exit code."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--tasks", default="", help="only tasks whose name contains this")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--time-limit", type=float, default=30.0)
+    ap.add_argument("--holdout", type=int, default=0,
+                    help="synthesize without the last N train examples (generalisation check)")
+    ap.add_argument("--off", default="", help="comma-separated SynthOptions switches to disable")
+    ap.add_argument("--json", type=Path, help="also write per-task results here")
+    args = ap.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    from jupyter_codesearch.generate._synth import SynthOptions
+
+    fields = {f.name for f in dataclasses.fields(SynthOptions) if f.type in ("bool", bool)}
+    off = [o for o in args.off.split(",") if o]
+    unknown = [o for o in off if o not in fields]
+    if unknown:
+        ap.error(f"unknown --off piece(s) {unknown}; choose from {sorted(fields)}")
+    all_tasks = json.loads(args.data.read_text())
+    tasks = [t for t in all_tasks if args.tasks in t["name"]]
+    print(ANCHORS)
+    print(f"{len(tasks)} tasks, {args.time_limit:g} s each, {args.jobs} jobs, "
+          f"holdout={args.holdout}, off={off or 'none'}")
+    t0 = time.monotonic()
+    results = _schedule(tasks, args.jobs, args.time_limit, args.holdout, off)
+    wall = time.monotonic() - t0
+    solved = sum(r["solved"] for r in results)
+    explored = sum(r["explored"] for r in results)
+    print(f"solved {solved}/{len(tasks)}   explored {explored}   wall {wall:.1f}s")
+    print(ANCHORS)
+    if args.json:
+        args.json.write_text(json.dumps(sorted(results, key=lambda r: r["name"]), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
