@@ -1,0 +1,3 @@
+import { plugin } from './handler';
+
+export default plugin;
