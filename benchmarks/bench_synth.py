@@ -45,8 +45,9 @@ def _passes(source: str, func_name: str, examples: list[dict[str, Any]]) -> bool
         return False
 
 
-def _run_task(task: dict[str, Any], time_limit: float, holdout: int, off: list[str],
-              conn: Connection) -> None:
+def _run_task(
+    task: dict[str, Any], time_limit: float, holdout: int, off: list[str], conn: Connection
+) -> None:
     """Child process: synthesize one task and send back a result dict."""
     try:
         resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_CAP, _MEMORY_CAP))
@@ -70,30 +71,38 @@ def _run_task(task: dict[str, Any], time_limit: float, holdout: int, off: list[s
     program = None
     error = None
     try:
-        for program in synthesize(
-            examples, params, "f", time_limit=time_limit, max_programs=1,
-            on_progress=last.append, options=opts,
-        ):
-            break
+        programs = synthesize(
+            examples,
+            params,
+            "f",
+            time_limit=time_limit,
+            max_programs=1,
+            on_progress=last.append,
+            options=opts,
+        )
+        program = next(programs, None)  # the first program is the top-ranked one
     except SynthUnsupported as exc:
         error = str(exc)
     seconds = time.monotonic() - t0
     solved = program is not None and _passes(
         program, "f", task["trainExamples"] + task["testExamples"]
     )
-    conn.send({
-        "name": task["name"],
-        "solved": solved,
-        "seconds": round(seconds, 2),
-        "explored": last[-1].explored if last else 0,
-        "program": program,
-        "error": error,
-    })
+    conn.send(
+        {
+            "name": task["name"],
+            "solved": solved,
+            "seconds": round(seconds, 2),
+            "explored": last[-1].explored if last else 0,
+            "program": program,
+            "error": error,
+        }
+    )
     conn.close()
 
 
-def _schedule(tasks: list[dict[str, Any]], jobs: int, time_limit: float, holdout: int,
-              off: list[str]) -> list[dict[str, Any]]:
+def _schedule(
+    tasks: list[dict[str, Any]], jobs: int, time_limit: float, holdout: int, off: list[str]
+) -> list[dict[str, Any]]:
     ctx = mp.get_context("spawn")
     queue = list(tasks)
     running: dict[str, tuple[Any, Connection, float]] = {}
@@ -122,9 +131,12 @@ def _schedule(tasks: list[dict[str, Any]], jobs: int, time_limit: float, holdout
                 continue
             if res is None:
                 res = {
-                    "name": name, "solved": False,
-                    "seconds": round(time.monotonic() - started, 2), "explored": 0,
-                    "program": None, "error": f"worker died (exit code {proc.exitcode})",
+                    "name": name,
+                    "solved": False,
+                    "seconds": round(time.monotonic() - started, 2),
+                    "explored": 0,
+                    "program": None,
+                    "error": f"worker died (exit code {proc.exitcode})",
                 }
             del running[name]
             results.append(res)
@@ -136,10 +148,10 @@ def _schedule(tasks: list[dict[str, Any]], jobs: int, time_limit: float, holdout
 def _print_row(r: dict[str, Any]) -> None:
     mark = "SOLVED" if r["solved"] else "failed"
     prog = r["program"] or r["error"] or "-"
-    body = " | ".join(line.strip() for line in prog.strip().splitlines()[1:]) if r["program"] \
-        else prog
-    print(f"{r['name']:<52} {mark:<6} {r['seconds']:>6.2f}s {r['explored']:>10} {body}",
-          flush=True)
+    body = (
+        " | ".join(line.strip() for line in prog.strip().splitlines()[1:]) if r["program"] else prog
+    )
+    print(f"{r['name']:<52} {mark:<6} {r['seconds']:>6.2f}s {r['explored']:>10} {body}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,8 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tasks", default="", help="only tasks whose name contains this")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--time-limit", type=float, default=30.0)
-    ap.add_argument("--holdout", type=int, default=0,
-                    help="synthesize without the last N train examples (generalisation check)")
+    ap.add_argument(
+        "--holdout",
+        type=int,
+        default=0,
+        help="synthesize without the last N train examples (generalisation check)",
+    )
     ap.add_argument("--off", default="", help="comma-separated SynthOptions switches to disable")
     ap.add_argument("--json", type=Path, help="also write per-task results here")
     args = ap.parse_args(argv)
@@ -166,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     all_tasks = json.loads(args.data.read_text())
     tasks = [t for t in all_tasks if args.tasks in t["name"]]
     print(ANCHORS)
-    print(f"{len(tasks)} tasks, {args.time_limit:g} s each, {args.jobs} jobs, "
-          f"holdout={args.holdout}, off={off or 'none'}")
+    print(
+        f"{len(tasks)} tasks, {args.time_limit:g} s each, {args.jobs} jobs, "
+        f"holdout={args.holdout}, off={off or 'none'}"
+    )
     t0 = time.monotonic()
     results = _schedule(tasks, args.jobs, args.time_limit, args.holdout, off)
     wall = time.monotonic() - t0

@@ -26,9 +26,11 @@ import copy
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from jupyter_codesearch._exceptions import CodeSearchError
 from jupyter_codesearch.generate._synth_enum import (
+    NOT_CONST,
     Budget,
     Caps,
     Context,
@@ -37,6 +39,7 @@ from jupyter_codesearch.generate._synth_enum import (
     Node,
     Search,
     Stop,
+    literal,
 )
 from jupyter_codesearch.generate._synth_ops import (
     BOOL,
@@ -46,8 +49,6 @@ from jupyter_codesearch.generate._synth_ops import (
     LIST_OF,
     LSTR,
     OPS,
-    PREC_ATOM,
-    PREC_UNARY,
     STR,
     Names,
     Op,
@@ -56,6 +57,7 @@ from jupyter_codesearch.generate._synth_ops import (
 __all__ = ["SynthOptions", "SynthProgress", "SynthUnsupported", "synthesize"]
 
 _MAX_LEVEL = 60
+_MEMORY_BYTES = 800_000_000
 _SCALARS = (STR, INT, FLOAT)
 
 
@@ -141,7 +143,7 @@ def _unify(kinds: Sequence[str], what: str) -> str:
     return k
 
 
-def _freeze(v: object) -> object:
+def _freeze(v: Any) -> Any:
     return tuple(v) if isinstance(v, (list, tuple)) else v
 
 
@@ -149,9 +151,9 @@ def _freeze(v: object) -> object:
 class _Problem:
     params: list[str]
     func_name: str
-    inputs: list[tuple[object, ...]]  # per parameter: its value vector
+    inputs: list[tuple[Any, ...]]  # per parameter: its value on each example
     in_types: list[str]
-    target: tuple[object, ...]
+    target: tuple[Any, ...]
     out_type: str
     wrap_tuple: bool
     examples: list[tuple[tuple[object, ...], object]]
@@ -221,19 +223,19 @@ def _has_punct(s: str) -> bool:
 def _string_constants(prob: _Problem, opts: SynthOptions) -> list[str]:
     strings: list[str] = []
     per_example_inputs: list[list[str]] = [[] for _ in prob.target]
-    for vec, t in zip(prob.inputs, prob.in_types):
+    for vec, t in zip(prob.inputs, prob.in_types, strict=True):
         for i, v in enumerate(vec):
             if t == STR:
-                per_example_inputs[i].append(v)  # type: ignore[arg-type]
+                per_example_inputs[i].append(v)
             elif t == LSTR:
-                per_example_inputs[i].extend(v)  # type: ignore[arg-type]
+                per_example_inputs[i].extend(v)
     for ins in per_example_inputs:
         strings.extend(ins)
     outs: list[str] = []
     if prob.out_type == STR:
-        outs = list(prob.target)  # type: ignore[arg-type]
+        outs = list(prob.target)
     elif prob.out_type == LSTR:
-        outs = [x for lst in prob.target for x in lst]  # type: ignore[attr-defined]
+        outs = [x for lst in prob.target for x in lst]
     consts: list[str] = ["", " "]
     # punctuation is structure (separators, brackets); letters and digits are data
     chars = sorted({c for s in strings + outs for c in s if not c.isalnum() and c != " "})
@@ -241,20 +243,23 @@ def _string_constants(prob: _Problem, opts: SynthOptions) -> list[str]:
     if opts.output_constants and prob.out_type == STR and len(outs) >= 2:
         whole = set(outs)
         mined = [
-            s for s in _common_substrings(outs)
+            s
+            for s in _common_substrings(outs)
             # a literal part of every output: not a whole output (that would be a lookup), not
-            # copied from the inputs in every example, and more than a stray letter pair
+            # copied from the inputs in every example, and with some punctuation or space in
+            # it (shared letters alone are mostly coincidence: 'ABC' in two product codes)
             if len(s) >= 2
             and s not in whole
-            and (_has_punct(s) or len(s) >= 3)
+            and _has_punct(s)
             and not all(any(s in x for x in ins) for ins in per_example_inputs)
         ]
         consts.extend(mined[:6])
     if opts.input_constants:
-        for vec, t in zip(prob.inputs, prob.in_types):
+        for vec, t in zip(prob.inputs, prob.in_types, strict=True):
             if t == STR:
                 mined = [
-                    s for s in _common_substrings(vec, 6)  # type: ignore[arg-type]
+                    s
+                    for s in _common_substrings(vec, 6)
                     # a multi-character delimiter every input shares, like ' Inc' or '= '
                     if 2 <= len(s) <= 6 and _has_punct(s) and not any(c.isdigit() for c in s)
                 ]
@@ -267,17 +272,12 @@ def _int_constants(prob: _Problem) -> list[int]:
     if prob.out_type in (INT, FLOAT) or INT in prob.in_types:
         consts.append(10)
     if prob.out_type == STR:
-        lens = {len(o) for o in prob.target}  # type: ignore[arg-type]
+        lens = {len(o) for o in prob.target}
         if len(lens) == 1 and len(prob.target) >= 2:
             # fixed-width outputs are usually a fixed-width cut of an input
             (n,) = lens
             consts.extend([n, -n])
     return list(dict.fromkeys(consts))
-
-
-def _literal(v: object) -> tuple[str, int]:
-    src = repr(v)
-    return src, PREC_UNARY if src.startswith("-") else PREC_ATOM
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,6 +312,27 @@ def _reachable_ops(
     return [op for op in ops if op.ret in useful and all(a in have for a in op.args)]
 
 
+@dataclass
+class _LeafSpec:
+    """A parameter (its value per example) or a constant (one value everywhere)."""
+
+    type: str
+    node: Leaf
+    weight: int
+    per_example: tuple[Any, ...] | None = None
+    value: object = None
+
+    def vector(self, n: int) -> tuple[Any, ...]:
+        """The value vector over ``n`` examples."""
+        return self.per_example if self.per_example is not None else (self.value,) * n
+
+    def expanded(self, lens: Sequence[int]) -> tuple[Any, ...]:
+        """The vector inside a comprehension: one entry per list element of each example."""
+        if self.per_example is None:
+            return (self.value,) * sum(lens)
+        return tuple(v for v, k in zip(self.per_example, lens, strict=True) for _ in range(k))
+
+
 _FUSED = frozenset({"before_first", "after_last", "after_first", "before_last"})
 
 
@@ -322,38 +343,34 @@ def _names(params: Sequence[str]) -> Names:
     return Names(elem, char)
 
 
-def _build(
-    prob: _Problem, budget: Budget, opts: SynthOptions
-) -> tuple[Search, list[Node], Names]:
+def _build(prob: _Problem, budget: Budget, opts: SynthOptions) -> tuple[Search, list[Node], Names]:
     """The main search with its leaves registered; also returns leaves that already fit."""
     n = len(prob.target)
     str_consts = _string_constants(prob, opts)
     int_consts = _int_constants(prob)
+    typed = list(zip([*prob.inputs, prob.target], [*prob.in_types, prob.out_type], strict=True))
     all_strs: list[int] = []
-    for vec, t in zip([*prob.inputs, prob.target], [*prob.in_types, prob.out_type]):
-        if t == STR:
-            all_strs.extend(map(len, vec))  # type: ignore[arg-type]
-        elif t.startswith("list"):
-            all_strs.extend(map(len, vec))  # type: ignore[arg-type]
-            if t == LSTR:
-                all_strs.extend(len(x) for lst in vec for x in lst)  # type: ignore[attr-defined]
+    for vec, t in typed:
+        if t == STR or t.startswith("list"):
+            all_strs.extend(map(len, vec))
+        if t == LSTR:
+            all_strs.extend(len(x) for lst in vec for x in lst)
     longest = max(all_strs, default=10)
-    ints = [abs(v) for vec, t in zip(prob.inputs, prob.in_types) if t == INT for v in vec]  # type: ignore[arg-type]
-    if prob.out_type == INT:
-        ints.extend(abs(v) for v in prob.target)  # type: ignore[arg-type]
+    ints = [abs(v) for vec, t in typed if t == INT for v in vec]
+    # keep memory near _MEMORY_BYTES: a stored value costs about a tuple of n strings plus
+    # bookkeeping
+    avg = sum(all_strs) / len(all_strs) if all_strs else 8.0
+    budget.max_stored = max(100_000, int(_MEMORY_BYTES / (200 + n * (60 + avg))))
     caps = Caps(
         str_len=2 * longest + 20,
         list_len=longest + 20,
         int_abs=max(10**6, 100 * max(ints, default=0)),
     )
     # per example: the longest string around, bounding useful indices
-    limits = []
-    for i in range(n):
-        m = 0
-        for vec, t in zip([*prob.inputs, prob.target], [*prob.in_types, prob.out_type]):
-            if t == STR or t.startswith("list"):
-                m = max(m, len(vec[i]))  # type: ignore[arg-type]
-        limits.append(m + 1)
+    limits = [
+        1 + max((len(vec[i]) for vec, t in typed if t == STR or t.startswith("list")), default=0)
+        for i in range(n)
+    ]
     guide = Guide(
         prob.target,
         prob.out_type,
@@ -380,35 +397,31 @@ def _build(
     main_ops = _reachable_ops(ops, leaf_types, prob.out_type, extra)
     names = _names(prob.params)
 
-    leaves: list[tuple[str, Callable[[int], tuple[object, ...]], Node, int]] = []
-    for i, (p, t) in enumerate(zip(prob.params, prob.in_types)):
-        vec = prob.inputs[i]
-        leaves.append((t, _const_vec(vec), Leaf(src=p), 1))
-    for s in str_consts:
-        src, prec = _literal(s)
-        leaves.append((STR, _bcast(s), Leaf(src=src, prec=prec, value=s), 1))
-    for k in int_consts:
-        src, prec = _literal(k)
-        leaves.append((INT, _bcast(k), Leaf(src=src, prec=prec, value=k), 1))
+    leaves: list[_LeafSpec] = []
+    for p, t, vec in zip(prob.params, prob.in_types, prob.inputs, strict=True):
+        leaves.append(_LeafSpec(t, Leaf(p), 1, per_example=vec))
+    consts: list[tuple[str, object]] = [(STR, s) for s in str_consts]
+    consts.extend((INT, k) for k in int_consts)
     if FLOAT in leaf_types:
-        for f in (0.5, 1.0, 2.0):
-            leaves.append((FLOAT, _bcast(f), Leaf(src=repr(f), value=f), 1))
+        consts.extend((FLOAT, f) for f in (0.5, 1.0, 2.0))
     if prob.out_type == BOOL:
-        for b in (True, False):
-            leaves.append((BOOL, _bcast(b), Leaf(src=repr(b), value=b), 1))
-    if len(prob.params) >= 2:
-        # several parameters of one kind are often meant as one list: [a, b, c]
-        by_type: dict[str, list[int]] = {}
-        for i, t in enumerate(prob.in_types):
-            by_type.setdefault(t, []).append(i)
-        for t, idx in by_type.items():
-            if t in LIST_OF and len(idx) >= 2:
-                vec = tuple(tuple(prob.inputs[i][e] for i in idx) for e in range(n))
-                src = "[" + ", ".join(prob.params[i] for i in idx) + "]"
-                leaves.append((LIST_OF[t], _const_vec(vec), Leaf(src=src), 2))
+        consts.extend((BOOL, b) for b in (True, False))
+    for t, v in consts:
+        src, prec = literal(v)
+        leaves.append(_LeafSpec(t, Leaf(src, prec, value=v), 1, value=v))
+    # several parameters of one kind are often meant as one list: [a, b, c]
+    by_type: dict[str, list[int]] = {}
+    for i, t in enumerate(prob.in_types):
+        by_type.setdefault(t, []).append(i)
+    for t, idx in by_type.items():
+        if t in LIST_OF and len(idx) >= 2:
+            vec = tuple(tuple(prob.inputs[i][e] for i in idx) for e in range(n))
+            src = "[" + ", ".join(prob.params[i] for i in idx) + "]"
+            leaves.append(_LeafSpec(LIST_OF[t], Leaf(src), 2, per_example=vec))
 
     sub_ops = [
-        op for op in _reachable_ops(ops, leaf_types, STR, set())
+        op
+        for op in _reachable_ops(ops, leaf_types, STR, set())
         if not any(a.startswith("list") for a in (*op.args, op.ret))
     ]
 
@@ -419,9 +432,9 @@ def _build(
             return None
         sub = Search(len(flat), sub_ops, budget, caps)
         sub.add_leaf(elem_type, flat, Leaf(""), 1)
-        for t, mk, leaf, w in leaves:
-            if t in (STR, INT, FLOAT) and t in sub.types:
-                sub.add_leaf(t, _expand(mk, lens), leaf, w)
+        for spec in leaves:
+            if spec.type in _SCALARS and spec.type in sub.types:
+                sub.add_leaf(spec.type, spec.expanded(lens), spec.node, spec.weight)
         return Context(node, weight, elem_type, flat, lens, sub)
 
     main = Search(
@@ -435,35 +448,11 @@ def _build(
         conditionals=opts.conditionals,
         make_context=make_context if opts.comprehensions else None,
     )
-    hits = []
-    for t, mk, leaf, w in leaves:
-        if main.add_leaf(t, mk(n), leaf, w):
-            hits.append(leaf)
+    hits: list[Node] = []
+    for spec in leaves:
+        if main.add_leaf(spec.type, spec.vector(n), spec.node, spec.weight):
+            hits.append(spec.node)
     return main, hits, names
-
-
-def _bcast(v: object) -> Callable[[int], tuple[object, ...]]:
-    def make(n: int) -> tuple[object, ...]:
-        return (v,) * n
-
-    return make
-
-
-def _const_vec(vec: tuple[object, ...]) -> Callable[[int], tuple[object, ...]]:
-    # per-example vectors: the "n" of a broadcast is ignored, the example's own value is used
-    def make(n: int) -> tuple[object, ...]:
-        return vec
-
-    make.per_example = vec  # type: ignore[attr-defined]
-    return make
-
-
-def _expand(mk: Callable[[int], tuple[object, ...]], lens: tuple[int, ...]) -> tuple[object, ...]:
-    """A leaf's vector repeated for each list element of its example (inside a comprehension)."""
-    per = getattr(mk, "per_example", None)
-    if per is None:
-        return mk(sum(lens))
-    return tuple(v for v, k in zip(per, lens) for _ in range(k))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,10 +488,10 @@ def _verify(prob: _Problem, source: str) -> bool:
     ns: dict[str, object] = {}
     try:
         exec(compile(source, "<synth>", "exec"), ns)
-        fn = ns[prob.func_name]
+        fn: Any = ns[prob.func_name]
         for args, expected in prob.examples:
-            got = fn(*copy.deepcopy(args))  # type: ignore[operator]
-            if got != expected or type(got) is not type(expected) and not _num_ok(got, expected):
+            got = fn(*copy.deepcopy(args))
+            if got != expected or (type(got) is not type(expected) and not _num_ok(got, expected)):
                 return False
     except Exception:
         return False
@@ -572,7 +561,10 @@ def _run(
 
 
 def _search(
-    prob: _Problem, budget: Budget, opts: SynthOptions, max_programs: int,
+    prob: _Problem,
+    budget: Budget,
+    opts: SynthOptions,
+    max_programs: int,
     emitted: dict[str, None],
 ) -> Iterator[str]:
     main, hits, names = _build(prob, budget, opts)
@@ -583,9 +575,14 @@ def _search(
         emitted[src] = None
         return True
 
+    def general(node: Node) -> bool:
+        # an expression of constants alone ignores the inputs: with parameters around it is
+        # the examples' output copied, not a rule (e.g. ' Kim'.strip() when every output is Kim)
+        return not prob.params or node.const_value() is NOT_CONST
+
     for leaf in hits:
         src = _expr_source(prob, leaf, names)
-        if accept(src):
+        if general(leaf) and accept(src):
             yield src
             if len(emitted) >= max_programs:
                 return
@@ -598,6 +595,8 @@ def _search(
                     if len(emitted) >= max_programs:
                         return
             for node in main.grow_to(level):
+                if not general(node):
+                    continue
                 src = _expr_source(prob, node, names)
                 if accept(src):
                     yield src

@@ -9,8 +9,8 @@ Guidance (see :class:`Guide`) does not prune: it re-files a new value at a heavi
 that look unrelated to the expected output take part in bigger expressions later (BUSTLE's
 re-weighting, with hand-written properties instead of a learned model).
 
-Comprehensions are searched in a child :class:`Search` whose "examples" are the flattened elements of
-one list value; each body found there becomes ``[body for x in L]`` or ``[x for x in L if body]``
+Comprehensions are searched in a child :class:`Search` whose "examples" are the flattened elements
+of one list value; each body found there becomes ``[body for x in L]`` or ``[x for x in L if body]``
 back in the parent.
 """
 
@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress
+from typing import Any
 
 from jupyter_codesearch.generate._synth_ops import (
     BOOL,
@@ -37,13 +38,25 @@ from jupyter_codesearch.generate._synth_ops import (
     Op,
 )
 
-__all__ = ["Budget", "Guide", "Leaf", "Node", "Search", "Stop"]
+__all__ = [
+    "NOT_CONST",
+    "Budget",
+    "Caps",
+    "Context",
+    "Guide",
+    "Leaf",
+    "Node",
+    "Search",
+    "Stop",
+    "literal",
+]
 
-Vec = tuple[object, ...]
+Vec = tuple[Any, ...]  # one plain-data value per example: dynamically typed by design
 Entry = tuple[Vec, "Node"]
 
 _contains = operator.contains
 _eq = operator.eq
+_le = operator.le
 
 
 class Stop(Exception):
@@ -125,16 +138,16 @@ class Node:
 
     def const_value(self) -> object:
         """The value if the expression depends on no input, else ``NOT_CONST``."""
+        if self.op.elem is _unused:
+            return NOT_CONST
         vals = []
         for a in self.args:
             v = a.const_value()
             if v is NOT_CONST:
                 return NOT_CONST
-            vals.append((v,))
-        if self.op.fn is _unused:
-            return NOT_CONST
+            vals.append(v)
         try:
-            return self.op.fn(*vals)[0]
+            return self.op.elem(*vals)
         except Exception:
             return NOT_CONST
 
@@ -143,8 +156,11 @@ class Node:
         value = self.const_value()
         if value is not NOT_CONST:
             # constants built from constants print folded: ',' + ' ' is ', '
-            return _literal(value)
-        return self.op.render([a.render(names) for a in self.args], names)
+            return literal(value)
+        args = self.args
+        if self.op.comm and args[0].const_value() is not NOT_CONST:
+            args = args[::-1]  # x % 2 == 0 reads better than 0 == x % 2
+        return self.op.render([a.render(names) for a in args], names)
 
     def imports(self) -> set[str]:
         """Modules the rendered source needs."""
@@ -186,18 +202,22 @@ class Leaf(Node):
         return 1
 
 
-def _literal(v: object) -> tuple[str, int]:
+def literal(v: object) -> tuple[str, int]:
     """Source for a constant value (lists are held as tuples but print as lists)."""
     if isinstance(v, tuple):
-        return "[" + ", ".join(_literal(x)[0] for x in v) + "]", PREC_ATOM
+        return "[" + ", ".join(literal(x)[0] for x in v) + "]", PREC_ATOM
     src = repr(v)
     return src, (PREC_UNARY if src.startswith("-") else PREC_ATOM)
 
 
-# Comprehension "ops": only rendered, never evaluated through ``fn``.
+# Comprehension "ops": only rendered; their values are built by Search._contexts.
 MAP_OP = Op("map", ("list", "any"), "list", _unused, "[{1} for {x} in {0}]", need=(PREC_COND + 1,))
 FILTER_OP = Op(
-    "filter", ("list", "bool"), "list", _unused, "[{x} for {x} in {0} if {1}]",
+    "filter",
+    ("list", "bool"),
+    "list",
+    _unused,
+    "[{x} for {x} in {0} if {1}]",
     need=(PREC_COND + 1, PREC_COND + 1),
 )
 
@@ -247,15 +267,18 @@ class Guide:
                 return 1
             return self.max_penalty
         if t == INT and self.int_range:
-            # Ints are indices and counts here: beyond every string's length they index nothing.
-            for v, lim in zip(vec, self.int_limit):
-                if not -lim <= v <= lim:  # type: ignore[operator]
-                    return self.max_penalty
-            return 0
+            # ints serve as indices and counts here: beyond every string's length they index
+            # nothing new
+            if all(map(_le, map(abs, vec), self.int_limit)):
+                return 0
+            return self.max_penalty
         if t == LSTR and self.list_member:
-            for lst, out in zip(vec, tgt):
-                if not any(out in item or item in out for item in lst):  # type: ignore[attr-defined, operator]
-                    return 1
+            for lst, out in zip(vec, tgt, strict=True):
+                # some item holds the output (joined with a character no string contains), or
+                # is a piece of it
+                if out in "\x00".join(lst) or any(map(out.__contains__, lst)):
+                    continue
+                return 1
             return 0
         return 0
 
@@ -266,7 +289,12 @@ class Context:
     __slots__ = ("elem_type", "flat", "lens", "node", "search", "weight")
 
     def __init__(
-        self, node: Node, weight: int, elem_type: str, flat: Vec, lens: tuple[int, ...],
+        self,
+        node: Node,
+        weight: int,
+        elem_type: str,
+        flat: Vec,
+        lens: tuple[int, ...],
         search: Search,
     ) -> None:
         self.node = node
@@ -323,6 +351,7 @@ class Search:
         self.last_new = 0  # last level that received a value
         # conditional bookkeeping (main search only): mask -> (weight, node)
         self.partial: dict[int, tuple[int, Node]] = {}
+        self._partial_keys: set[tuple[bool, ...]] = set()
         self.bools: dict[int, tuple[int, Node]] = {}
         self.pending: list[tuple[int, int, Node, Node, Node]] = []
         self._pending_seq = 0
@@ -352,8 +381,8 @@ class Search:
             return False
         if self._float_out:
             return all(
-                isinstance(a, (int, float)) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)  # type: ignore[arg-type]
-                for a, b in zip(vec, tgt)
+                isinstance(a, (int, float)) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+                for a, b in zip(vec, tgt, strict=True)
             )
         return vec == tgt
 
@@ -364,19 +393,19 @@ class Search:
         """
         caps = self.caps
         if t == STR:
-            if max(map(len, vec)) > caps.str_len:  # type: ignore[arg-type]
+            if max(map(len, vec)) > caps.str_len:
                 return False
         elif t == INT:
-            if max(vec) > caps.int_abs or min(vec) < -caps.int_abs:  # type: ignore[type-var, operator]
+            if max(vec) > caps.int_abs or min(vec) < -caps.int_abs:
                 return False
         elif t == BOOL:
             if self.out_type != BOOL and (all(vec) or not any(vec)):
                 return False  # a constant condition chooses nothing
         elif t == FLOAT:
-            if not all(map(math.isfinite, vec)):  # type: ignore[arg-type]
+            if not all(map(math.isfinite, vec)):
                 return False
         elif t.startswith("list"):
-            if max(map(len, vec)) > caps.list_len:  # type: ignore[arg-type]
+            if max(map(len, vec)) > caps.list_len:
                 return False
         if t == self.out_type and self._matches(vec):
             return True
@@ -396,26 +425,21 @@ class Search:
                 self._note_partial(vec, node, w)
             elif t == BOOL:
                 self._note_bool(vec, node, w)
-        if (
-            self.make_context is not None
-            and t.startswith("list")
-            and w <= self.context_max_weight
-        ):
+        if self.make_context is not None and t.startswith("list") and w <= self.context_max_weight:
             self._new_context(t, vec, node, w)
         return False
 
     # -- conditionals ----------------------------------------------------------------------------
 
-    def _mask(self, vec: Vec) -> int:
-        m = 0
-        for i in compress(range(self.n), map(_eq, vec, self.target)):  # type: ignore[arg-type]
-            m |= 1 << i
-        return m
-
     def _note_partial(self, vec: Vec, node: Node, w: int) -> None:
-        m = self._mask(vec)
-        if m == 0 or m in self.partial:
+        assert self.target is not None
+        hits = tuple(map(_eq, vec, self.target))
+        if True not in hits or hits in self._partial_keys:
             return
+        self._partial_keys.add(hits)
+        m = 0
+        for i in compress(range(self.n), hits):
+            m |= 1 << i
         self.partial[m] = (w, node)
         full = self._full
         for c, (wc, cn) in self.bools.items():
@@ -471,8 +495,8 @@ class Search:
         elem = {v: k for k, v in LIST_OF.items()}.get(t)
         if elem is None:
             return
-        lens = tuple(map(len, vec))  # type: ignore[arg-type]
-        flat = tuple(x for lst in vec for x in lst)  # type: ignore[attr-defined]
+        lens = tuple(map(len, vec))
+        flat = tuple(x for lst in vec for x in lst)
         ctx = self.make_context(node, w, elem, flat, lens)
         if ctx is not None:
             self.contexts.append(ctx)
@@ -561,13 +585,13 @@ class Search:
         src = self.levels[op.args[0]].get(rest)
         if not src:
             return
-        fn = op.fn
+        f = op.elem
         rt = op.ret
         seen = self.seen[rt]
         add = self._add
         for av, an in src:
             try:
-                r = fn(av)
+                r = tuple(map(f, av))
             except MemoryError:
                 raise Stop from None
             except Exception:
@@ -582,7 +606,7 @@ class Search:
         t1, t2 = op.args
         lv1 = self.levels[t1]
         lv2 = self.levels[t2]
-        fn = op.fn
+        f = op.elem
         rt = op.ret
         seen = self.seen[rt]
         add = self._add
@@ -601,7 +625,7 @@ class Search:
                 bs = b_list[i:] if same else b_list
                 for bv, bn in bs:
                     try:
-                        r = fn(av, bv)
+                        r = tuple(map(f, av, bv))
                     except MemoryError:
                         raise Stop from None
                     except Exception:
@@ -617,12 +641,13 @@ class Search:
         lv1 = self.levels[t1]
         lv2 = self.levels[t2]
         lv3 = self.levels[t3]
-        fn = op.fn
+        f = op.elem
         rt = op.ret
         seen = self.seen[rt]
         add = self._add
         tick = self.budget.tick
         # replace(s, old, new) and friends do nothing unless ``old`` occurs in ``s`` somewhere
+        # (and an empty ``old`` only makes degenerate programs)
         needs_sub = t1 == STR and t2 == STR
         for w1 in range(1, rest - 1):
             a_list = lv1.get(w1)
@@ -636,11 +661,11 @@ class Search:
                     continue
                 for av, an in a_list:
                     for bv, bn in b_list:
-                        if needs_sub and not any(map(_contains, av, bv)):
+                        if needs_sub and ("" in bv or not any(map(_contains, av, bv))):
                             continue
                         for cv, cn in c_list:
                             try:
-                                r = fn(av, bv, cv)
+                                r = tuple(map(f, av, bv, cv))
                             except MemoryError:
                                 raise Stop from None
                             except Exception:
@@ -651,8 +676,3 @@ class Search:
                                 yield Node(op, (an, bn, cn))
                         tick(len(c_list))
                     tick(1)
-
-
-def conditional_source(cond: Node, yes: Node, no: Node, names: Names) -> tuple[str, str, str]:
-    """Rendered condition and branches of a top-level conditional."""
-    return cond.render(names)[0], yes.render(names)[0], no.render(names)[0]

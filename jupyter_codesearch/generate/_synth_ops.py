@@ -1,10 +1,10 @@
 """The synthesizer's vocabulary: value types, operations and how they print as Python.
 
 Every value the enumerator handles is a *vector*: a tuple with one entry per example (or per list
-element, inside a comprehension body). Operations are applied to whole vectors at once so the per-
-candidate cost is one ``tuple(map(...))`` call, mostly in C. Lists are held as tuples so vectors stay
-hashable for observational-equivalence dedupe; they print (and behave, for every operation here) as
-lists.
+element, inside a comprehension body). Operations are applied to whole vectors at once, so the
+per-candidate cost is one ``tuple(map(...))`` call, mostly in C. Lists are held as tuples so vectors
+stay hashable for observational-equivalence dedupe; they print (and behave, for every operation
+here) as lists.
 
 An operation that raises on any example simply produces no value; guards below turn the few
 operations that could blow up (string repeat, multiplication) into such exceptions.
@@ -74,15 +74,16 @@ Rendered = tuple[str, int]
 class Op:
     """One operation: its signature, vectorised evaluator and source template.
 
-    ``tmpl`` is a ``str.format`` template over the argument sources ``{0}..{n}`` plus ``{x}``/``{c}``
-    for comprehension variables; ``need[i]`` is the precedence argument ``i`` must have to go in
+    ``elem`` computes one example's result (the enumerator maps it over whole vectors). ``tmpl``
+    is a ``str.format`` template over the argument sources ``{0}..{n}`` plus ``{x}``/``{c}`` for
+    comprehension variables; ``need[i]`` is the precedence argument ``i`` must have to go in
     unparenthesised. ``comm`` marks commutative operations so each unordered pair is tried once.
     """
 
     name: str
     args: tuple[str, ...]
     ret: str
-    fn: Callable[..., tuple[object, ...]]
+    elem: Callable[..., object]
     tmpl: str
     prec: int = PREC_ATOM
     need: tuple[int, ...] = ()
@@ -134,16 +135,23 @@ def _strip_chars(s: str, chars: str) -> str:
     return s.strip(chars)
 
 
+_NON_DIGIT = re.compile(r"\D")
+_NON_LETTER = re.compile(r"[\W\d_]")
+_DIGIT = re.compile(r"\d")
+
+
+# Regex forms of the printed ``''.join(c for c in s if ...)`` filters, for speed; a rare Unicode
+# character where they differ is caught when the printed program is re-checked.
 def _digits(s: str) -> str:
-    return "".join(filter(str.isdigit, s))
+    return _NON_DIGIT.sub("", s)
 
 
 def _letters(s: str) -> str:
-    return "".join(filter(str.isalpha, s))
+    return _NON_LETTER.sub("", s)
 
 
 def _no_digits(s: str) -> str:
-    return "".join(c for c in s if not c.isdigit())
+    return _DIGIT.sub("", s)
 
 
 def _before_first(s: str, sep: str) -> str:
@@ -233,38 +241,11 @@ def _round(a: float, n: int) -> float:
     return round(a, n)
 
 
-# ---------------------------------------------------------------------------------------------
-# vectorisers: lift an element-wise function to whole vectors
-
-
-def _v1(f: Callable[[object], object]) -> Callable[..., tuple[object, ...]]:
-    def run(a: tuple[object, ...]) -> tuple[object, ...]:
-        return tuple(map(f, a))
-
-    return run
-
-
-def _v2(f: Callable[[object, object], object]) -> Callable[..., tuple[object, ...]]:
-    def run(a: tuple[object, ...], b: tuple[object, ...]) -> tuple[object, ...]:
-        return tuple(map(f, a, b))
-
-    return run
-
-
-def _v3(f: Callable[[object, object, object], object]) -> Callable[..., tuple[object, ...]]:
-    def run(
-        a: tuple[object, ...], b: tuple[object, ...], c: tuple[object, ...]
-    ) -> tuple[object, ...]:
-        return tuple(map(f, a, b, c))
-
-    return run
-
-
 A = PREC_ATOM
 
 
 def _ops() -> list[Op]:
-    S, I, B, F = STR, INT, BOOL, FLOAT
+    S, I, B, F = STR, INT, BOOL, FLOAT  # noqa: E741 -- short type names keep the table readable
     ops: list[Op] = []
 
     def add(
@@ -277,8 +258,7 @@ def _ops() -> list[Op]:
         need: tuple[int, ...] = (),
         **kw: object,
     ) -> None:
-        lift = {1: _v1, 2: _v2, 3: _v3}[len(args)]
-        ops.append(Op(name, args, ret, lift(f), tmpl, prec, need, **kw))  # type: ignore[arg-type]
+        ops.append(Op(name, args, ret, f, tmpl, prec, need, **kw))  # type: ignore[arg-type]
 
     # -- strings -------------------------------------------------------------------------------
     # concatenation is associative, so a + (b + c) prints without the parentheses
@@ -300,7 +280,11 @@ def _ops() -> list[Op]:
     add("digits", (S,), S, _digits, "''.join({c} for {c} in {0} if {c}.isdigit())", need=(A,))
     add("letters", (S,), S, _letters, "''.join({c} for {c} in {0} if {c}.isalpha())", need=(A,))
     add(
-        "no_digits", (S,), S, _no_digits, "''.join({c} for {c} in {0} if not {c}.isdigit())",
+        "no_digits",
+        (S,),
+        S,
+        _no_digits,
+        "''.join({c} for {c} in {0} if not {c}.isdigit())",
         need=(A,),
     )
     add("replace", (S, S, S), S, str.replace, "{0}.replace({1}, {2})", need=(A,))
@@ -322,12 +306,29 @@ def _ops() -> list[Op]:
     add("int_s", (S,), I, _to_int, "int({0})")
     add("add", (I, I), I, operator.add, "{0} + {1}", PREC_ADD, (PREC_ADD, PREC_ADD), comm=True)
     add("sub", (I, I), I, operator.sub, "{0} - {1}", PREC_ADD, (PREC_ADD, PREC_ADD + 1))
-    add("mul", (I, I), I, _mul, "{0} * {1}", PREC_MUL, (PREC_MUL, PREC_MUL), comm=True,
-        numeric=True)
-    add("floordiv", (I, I), I, _floordiv, "{0} // {1}", PREC_MUL, (PREC_MUL, PREC_MUL + 1),
-        numeric=True)
-    add("mod", (I, I), I, operator.mod, "{0} % {1}", PREC_MUL, (PREC_MUL, PREC_MUL + 1),
-        numeric=True)
+    add(
+        "mul", (I, I), I, _mul, "{0} * {1}", PREC_MUL, (PREC_MUL, PREC_MUL), comm=True, numeric=True
+    )
+    add(
+        "floordiv",
+        (I, I),
+        I,
+        _floordiv,
+        "{0} // {1}",
+        PREC_MUL,
+        (PREC_MUL, PREC_MUL + 1),
+        numeric=True,
+    )
+    add(
+        "mod",
+        (I, I),
+        I,
+        operator.mod,
+        "{0} % {1}",
+        PREC_MUL,
+        (PREC_MUL, PREC_MUL + 1),
+        numeric=True,
+    )
     add("neg", (I,), I, operator.neg, "-{0}", PREC_UNARY, (PREC_UNARY,))
     add("abs", (I,), I, abs, "abs({0})", numeric=True)
     add("min", (I, I), I, min, "min({0}, {1})", comm=True)
@@ -355,9 +356,9 @@ def _ops() -> list[Op]:
     add("isalpha", (S,), B, str.isalpha, "{0}.isalpha()", need=(A,))
     add("isupper", (S,), B, str.isupper, "{0}.isupper()", need=(A,))
     add("islower", (S,), B, str.islower, "{0}.islower()", need=(A,))
+    add("eq_i", (I, I), B, operator.eq, "{0} == {1}", PREC_CMP, cmp, comm=True)
     add("lt", (I, I), B, operator.lt, "{0} < {1}", PREC_CMP, cmp)
     add("le", (I, I), B, operator.le, "{0} <= {1}", PREC_CMP, cmp)
-    add("eq_i", (I, I), B, operator.eq, "{0} == {1}", PREC_CMP, cmp, comm=True)
     add("flt", (F, F), B, operator.lt, "{0} < {1}", PREC_CMP, cmp)
 
     # -- lists ---------------------------------------------------------------------------------
@@ -369,8 +370,12 @@ def _ops() -> list[Op]:
         ("tokens", r"\w+"),
     ):
         add(
-            f"findall_{label}", (S,), LSTR, _findall(pattern),
-            "re.findall(r'" + pattern + "', {0})", imports=("re",),
+            f"findall_{label}",
+            (S,),
+            LSTR,
+            _findall(pattern),
+            "re.findall(r'" + pattern + "', {0})",
+            imports=("re",),
         )
     add("nonempty", (LSTR,), LSTR, _nonempty, "[{x} for {x} in {0} if {x}]")
     for lt, et in ((LSTR, S), (LINT, I), (LFLOAT, F)):
@@ -381,8 +386,16 @@ def _ops() -> list[Op]:
         add(f"mid_{sfx}l", (lt, I, I), lt, _mid, "{0}[{1}:{2}]", need=(A,), weight=2)
         add(f"reverse_{sfx}l", (lt,), lt, _reverse, "{0}[::-1]", need=(A,))
         add(f"sorted_{sfx}l", (lt,), lt, _sorted, "sorted({0})", weight=2 if et == S else 1)
-        add(f"concat_{sfx}l", (lt, lt), lt, operator.add, "{0} + {1}", PREC_ADD,
-            (PREC_ADD, PREC_ADD), weight=2)
+        add(
+            f"concat_{sfx}l",
+            (lt, lt),
+            lt,
+            operator.add,
+            "{0} + {1}",
+            PREC_ADD,
+            (PREC_ADD, PREC_ADD),
+            weight=2,
+        )
         add(f"in_{sfx}l", (lt, et), B, operator.contains, "{1} in {0}", PREC_CMP, cmp)
         add(f"count_{sfx}l", (lt, et), I, operator.countOf, "{0}.count({1})", need=(A,))
         if et != S:
