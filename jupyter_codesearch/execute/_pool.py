@@ -200,7 +200,8 @@ class _Kernel:
             content = msg["content"]
             if kind == "display_data" and MIME in content.get("data", {}):
                 last = time.monotonic()
-                on_report(content["data"][MIME])
+                for report in content["data"][MIME]["verdicts"]:
+                    on_report(report)
             elif kind == "error":
                 error = f"{content.get('ename')}: {content.get('evalue')}"
             elif kind == "status" and content.get("execution_state") == "idle":
