@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ._exceptions import CodeSearchError, InputError, SpecError
+from ._exceptions import CodeSearchError, ConfigError, InputError, SpecError
 
 __all__ = ["main"]
 
@@ -38,6 +38,32 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("candidates", metavar="CANDIDATES.jsonl")
     _limits(v)
     v.add_argument("--json", action="store_true", help="one JSON object per candidate on stdout")
+
+    r = sub.add_parser(
+        "run",
+        help="generate candidates (LLM or offline synthesizer), verify and rank them",
+        description="Search for implementations of the function stubbed in SPEC.py. Without a model "
+        "(--model or CODESEARCH_MODEL) the offline synthesizer works from the asserts' examples.",
+    )
+    r.add_argument("spec", metavar="SPEC.py")
+    r.add_argument("--model", help="litellm model string, e.g. openai/gpt-4o-mini")
+    r.add_argument("--api-base", dest="api_base", metavar="URL", help="model server base URL")
+    r.add_argument("--api-key-env", dest="api_key_env", metavar="VAR", help="environment variable holding the API key")
+    r.add_argument("-n", type=int, dest="n", help="samples per round (default 16)")
+    r.add_argument("--concurrency", type=int, help="model requests in flight (default 8)")
+    r.add_argument("--rounds", type=int, help="rounds; later ones repair failing candidates (default 1)")
+    r.add_argument("--until-pass", dest="until_pass", action="store_const", const=True,
+                   help="stop after the first round with a passing candidate")
+    r.add_argument("--time-limit", dest="time_limit", type=float, metavar="S", help="seconds for the whole run")
+    r.add_argument("--generator", choices=["llm", "synth", "both"], help="where candidates come from")
+    r.add_argument("--no-cache", dest="cache", action="store_const", const=False, help="do not reuse cached replies")
+    r.add_argument("--seed", type=int, help="seed sent with requests (default 0)")
+    r.add_argument("--max-cost", dest="max_cost", type=float, metavar="USD", help="stop generating after spending this")
+    r.add_argument("--max-tokens", dest="max_tokens", type=int, metavar="N", help="stop generating after this many tokens")
+    r.add_argument("--timeout", type=float, metavar="S", help="seconds per candidate (default 2)")
+    r.add_argument("--memory", dest="memory_mb", type=int, metavar="MB", help="memory per candidate (default 512)")
+    r.add_argument("--workers", type=int, metavar="K", help="verification kernels (default: cores)")
+    r.add_argument("--json", action="store_true", help="one JSON object per candidate on stdout, best first")
     return p
 
 
@@ -125,6 +151,83 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_RUN_OPTIONS = (
+    "model", "api_base", "api_key_env", "n", "concurrency", "rounds", "until_pass", "time_limit",
+    "generator", "cache", "seed", "max_cost", "max_tokens", "timeout", "memory_mb", "workers",
+)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ._config import resolve_config
+    from ._run import SearchRun, search
+    from .spec import Spec
+
+    spec = Spec.parse(read_spec(args.spec))
+    config, _ = resolve_config({k: getattr(args, k) for k in _RUN_OPTIONS})
+    if config.effective_generator == "synth" and not config.model:
+        print("jupyter-codesearch: no model configured: using the offline synthesizer "
+              "(set --model or CODESEARCH_MODEL to use an LLM)", file=sys.stderr)
+    run: SearchRun = search(spec, config, wait=False)
+    live = sys.stderr.isatty()
+    try:
+        while not run.wait(0.2 if live else 1.0).done:
+            if live:
+                sys.stderr.write("\r" + _progress_line(run) + "  ")
+                sys.stderr.flush()
+    except KeyboardInterrupt:
+        run.stop()
+        run.wait(15)
+    print(("\r" if live else "") + _progress_line(run), file=sys.stderr)
+    for note in run.notices:
+        print(f"jupyter-codesearch: {note}", file=sys.stderr)
+    if run.error is not None:
+        raise run.error
+    ranked = run.ranked()
+    if args.json:
+        for rank, c in enumerate(ranked, 1):
+            base = c.verdict.to_dict() if c.verdict is not None else {
+                "index": c.id, "status": c.status, "passed": False, "tests": [], "runtime_s": None,
+                "error": c.error,
+            }
+            base.update(index=c.id, code=c.code, rank=rank, round=c.round, samples=c.samples,
+                        tokens=c.tokens, cost=c.cost, origin=c.origin, model=c.model, parent=c.parent)
+            print(json.dumps(base, ensure_ascii=False))
+    else:
+        _run_table(ranked)
+    return EXIT_OK
+
+
+def _progress_line(run: object) -> str:
+    from ._run import SearchRun
+
+    assert isinstance(run, SearchRun)
+    p = run.progress
+    cost = "cost unknown" if p.cost is None else f"${p.cost:.4f}"
+    parts = [f"{p.state}", f"round {p.round}", f"generated {p.generated}", f"verified {p.verified}/{p.candidates}",
+             f"passing {p.passing}"]
+    if p.requests:
+        parts += [f"{p.tokens} tokens", cost]
+    if p.explored:
+        parts.append(f"explored {p.explored}")
+    return ", ".join(parts) + f", {p.elapsed:.1f} s"
+
+
+def _run_table(ranked: Sequence[object]) -> None:
+    from ._run import Candidate
+
+    print(f"{'rank':>4} {'id':>4}  {'status':<14} {'tests':>6} {'runtime':>10} {'size':>5} {'round':>5} {'samples':>7}  origin")
+    for rank, c in enumerate(ranked, 1):
+        assert isinstance(c, Candidate)
+        runtime = f"{c.runtime_s * 1000:.3f} ms" if c.runtime_s is not None else "-"
+        tests = f"{c.tests_passed}/{c.tests_total}" if c.verified and c.tests_total else "-"
+        print(f"{rank:>4} {c.id:>4}  {c.status:<14} {tests:>6} {runtime:>10} {c.size:>5} {c.round:>5} {c.samples:>7}  {c.origin}")
+    best = next((c for c in ranked if isinstance(c, Candidate) and c.passed), None)
+    if best is not None:
+        print(f"\nbest (#{best.id}):\n{best.code}")
+    else:
+        print("\nno candidate passes every test.")
+
+
 def _table(verdicts: Sequence[object]) -> None:
     from .execute import Verdict
 
@@ -145,11 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            return {"verify": _cmd_verify}[args.command](args)
+            return {"verify": _cmd_verify, "run": _cmd_run}[args.command](args)
         except SpecError as e:
             print(f"jupyter-codesearch: {args.spec}: {e}", file=sys.stderr)
             return EXIT_INPUT
-        except InputError as e:
+        except (InputError, ConfigError) as e:
             print(f"jupyter-codesearch: {e}", file=sys.stderr)
             return EXIT_INPUT
         except CodeSearchError as e:

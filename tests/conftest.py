@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +14,18 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
+for _name in [k for k in os.environ if k.startswith("CODESEARCH_")]:
+    del os.environ[_name]  # a developer's own settings must not change what tests see
+
 # Secrets in the caller's environment before any kernel starts: the hazard tests check that
 # candidates can never read them.
 SECRET = "cs-secret-" + secrets.token_hex(8)
 os.environ["CODESEARCH_TEST_SECRET"] = SECRET
 os.environ["OPENAI_API_KEY"] = "sk-" + SECRET
+# litellm would fetch its price list from the network at import time without this.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+# Keep test runs out of the user's real response cache; tests that need one pass their own.
+os.environ["CODESEARCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="codesearch-test-cache-")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,6 +34,7 @@ def _stop_engine_at_end() -> Iterator[None]:
     from jupyter_codesearch import _engine
 
     _engine.shutdown()
+    shutil.rmtree(os.environ["CODESEARCH_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,0 +1,49 @@
+# The two commands in the README: `make demo` and `make test`. Each does all set-up on a fresh
+# machine: system packages (when run as root), a virtualenv in .venv, the package with its
+# JupyterLab extension, test tools. Re-running is cheap: steps are skipped when done.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test setup system lint clean
+
+demo: setup
+	$(BIN)/jupyter-codesearch run examples/slugify.py
+
+test: setup
+	$(BIN)/python -m pytest
+
+setup: system $(STAMP)
+
+# bubblewrap sandboxes candidates; chromium runs the browser tests; node builds the extension.
+system:
+	@missing=""; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing system packages:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing system packages:$$missing -- install them (e.g. sudo apt-get install$$missing) and re-run"; \
+			exit 1; \
+		fi; \
+	fi
+
+$(STAMP): pyproject.toml labextension/package.json labextension/yarn.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/jupyter labextension list 2>&1 | grep -q 'jupyter-codesearch.*enabled.*OK'
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check jupyter_codesearch tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) jupyter_codesearch/labextension labextension/lib labextension/node_modules artifacts
