@@ -163,3 +163,17 @@ def test_a_spec_object_and_its_text_give_the_same_verdicts() -> None:
 def test_bad_limits_are_config_errors(kwargs: dict[str, float], words: str) -> None:
     with pytest.raises(ConfigError, match=words):
         verify(ADD, ["def add(a, b): return a + b"], **kwargs)  # type: ignore[arg-type]
+
+
+def test_session_preamble_and_used_objects_reach_tests_and_candidates() -> None:
+    import cloudpickle
+
+    def scale(x: int) -> int:
+        return 10 * x
+
+    spec = Spec.parse("def f(x):\n    '''d'''\nassert f(2) == scale(2) + OFFSET\nassert f(0) == math.floor(7.5)\n")
+    spec = spec.using("import math", {"scale": cloudpickle.dumps(scale), "OFFSET": cloudpickle.dumps(7)})
+    good = "def f(x):\n    return scale(x) + OFFSET + int(math.sqrt(0))\n"
+    [v] = verify(spec, [good])
+    assert v.status == "passed", v.error
+    assert spec.key != Spec.parse(spec.text).key

@@ -198,7 +198,11 @@ class _Zygote:
                     pass
         hello = self._call(None, timeout=60)
         self.pidns = bool(hello.get("pidns"))
-        reply = self._call({"op": "context", "source": context}, timeout=cfg["context_timeout"])
+        preamble, objects, source = json.loads(context)
+        reply = self._call(
+            {"op": "context", "preamble": preamble, "objects": objects, "source": source},
+            timeout=cfg["context_timeout"],
+        )
         if not reply.get("ok"):
             err = reply.get("error", {})
             raise ContextFailed(f"{err.get('raised') or err.get('exit')}: {err.get('message', '')}")
@@ -484,7 +488,10 @@ class Evaluator:
     def load_spec(self, payload: str) -> None:
         spec = json.loads(payload)
         name = spec["name"]
+        spec["preamble_code"] = compile(spec.get("preamble", ""), "<session>", "exec")
         spec["context_code"] = compile(spec["context"], "<cell>", "exec")
+        # What the zygote needs to hold the same context: one key, so a change restarts it.
+        spec["zygote"] = json.dumps([spec.get("preamble", ""), spec.get("objects", []), spec["context"]])
         spec["compiled"] = [
             (kind, compile_item(src, line, name), line, src, hidden)
             for kind, src, line, hidden in spec["items"]
@@ -522,7 +529,7 @@ class Evaluator:
         verdict: dict[str, Any] = {"index": index, "status": "error", "passed": False, "tests": [],
                                    "runtime_s": None, "error": None, "stdout": "", "output_bytes": 0}
         try:
-            zygote = self._zygote_for(spec["context"])
+            zygote = self._zygote_for(spec["zygote"])
         except ContextFailed as e:
             verdict["error"] = f"the context failed in the sandbox: {e}"
             return verdict
@@ -612,6 +619,9 @@ class Evaluator:
         module = types.ModuleType(CONTEXT_MODULE)
         sys.modules[CONTEXT_MODULE] = module
         ns = module.__dict__
+        exec(spec["preamble_code"], ns)
+        for name, blob in spec.get("objects", []):
+            ns[name] = pickle.loads(bytes.fromhex(blob))  # the user's own values (--use)
         exec(spec["context_code"], ns)
         _CONTEXT_EXC.clear()
         _CONTEXT_EXC.update({k: v for k, v in ns.items() if isinstance(v, type) and issubclass(v, Exception)})

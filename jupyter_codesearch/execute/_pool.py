@@ -361,6 +361,8 @@ def _spec_payload(spec: Spec) -> str:
     return json.dumps({
         "key": spec.key,
         "name": spec.name,
+        "preamble": spec.preamble,
         "context": spec.context,
+        "objects": [[name, blob.hex()] for name, blob in spec.objects],
         "items": [[i.kind, i.source, i.line, i.hidden] for i in spec.items],
     })

@@ -91,7 +91,7 @@ def zygote_main(ctl_fd: int) -> None:
         msg, _ = got
         op = msg.get("op")
         if op == "context":
-            send_msg(ctl, _load_context(context, msg["source"]))
+            send_msg(ctl, _load_context(context, msg))
         elif op == "spawn":
             code = _compile(msg["source"])
             if isinstance(code, str):  # invalid: no process needed to say so
@@ -125,9 +125,13 @@ def _compile(source: str) -> types.CodeType | str:
         return f"does not parse: {type(e).__name__}: {text}"
 
 
-def _load_context(module: types.ModuleType, source: str) -> dict[str, Any]:
+def _load_context(module: types.ModuleType, msg: dict[str, Any]) -> dict[str, Any]:
+    ns = module.__dict__
     try:
-        exec(compile(source, "<context>", "exec"), module.__dict__)
+        exec(compile(msg.get("preamble", ""), "<session>", "exec"), ns)
+        for name, blob in msg.get("objects", []):  # the user's values (--use), pickled by them
+            ns[name] = pickle.loads(bytes.fromhex(blob))
+        exec(compile(msg["source"], "<context>", "exec"), ns)
     except BaseException as e:  # a broken context is the user's to fix, not ours to die of
         return {"op": "context", "ok": False, "error": _describe(e)}
     finally:

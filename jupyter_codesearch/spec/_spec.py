@@ -19,7 +19,8 @@ import io
 import re
 import tokenize
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .._exceptions import SpecError, SpecWarning
@@ -70,6 +71,29 @@ class Spec:
     line_offset: int = 0
     key: str = field(default="", compare=False)
     """Stable hash of everything that affects verification (used to cache loaded specs)."""
+    objects: tuple[tuple[str, bytes], ...] = ()
+    """Pickled values (``--use``) bound by name in the context, on both sides of the sandbox."""
+    preamble: str = ""
+    """Context from outside the cell (imports run earlier in the session); runs before it."""
+
+    def using(self, preamble: str = "", objects: Mapping[str, bytes] | None = None) -> Spec:
+        """This spec with session context added: source run first, then pickled objects.
+
+        ``objects`` maps names to pickles (``cloudpickle.dumps(value)``); they are loaded after
+        the preamble and before the cell's own context, in the verification kernels and in the
+        sandbox, so candidates and tests see the same values.
+        """
+        objs = tuple(sorted((objects or {}).items()))
+        digest = hashlib.sha256(self.key.encode())
+        digest.update(preamble.encode())
+        for name, blob in objs:
+            digest.update(name.encode() + b"\0" + hashlib.sha256(blob).digest())
+        return replace(self, preamble=preamble, objects=objs, key=digest.hexdigest()[:16])
+
+    @property
+    def setup_context(self) -> str:
+        """Everything candidates and tests start from, as source: preamble, then the cell's context."""
+        return (self.preamble.rstrip() + "\n\n" if self.preamble.strip() else "") + self.context
 
     @property
     def name(self) -> str:

@@ -1,0 +1,1 @@
+"""UI: the %%search magic and the live widget (stage 5 of the pipeline)."""
