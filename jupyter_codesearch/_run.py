@@ -138,6 +138,7 @@ class SearchRun:
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Future[Verdict]] = set()
         self._llm: LLMGenerator | None = None
+        self._held: list[Candidate] = []
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
 
@@ -316,6 +317,9 @@ class SearchRun:
         if not jobs:
             return False
         await asyncio.gather(*jobs)
+        held, self._held = self._held, []
+        for cand in held:  # overlap off: verification starts only now
+            await self._verify(cand)
         return which != "synth"
 
     def _prompts(self, round_: int) -> list[Prompt]:
@@ -380,10 +384,16 @@ class SearchRun:
         self._emit("candidate", cand)
         self._emit("progress", self.progress)
         if existing is None and invalid is None:
-            pool = await self._pool_task
-            fut = pool.submit(self.spec, cand.id, code, Limits(self.config.timeout, self.config.memory_mb))
-            self._pending.add(fut)
-            fut.add_done_callback(self._on_verdict)
+            if self.config.overlap:
+                await self._verify(cand)
+            else:
+                self._held.append(cand)
+
+    async def _verify(self, cand: Candidate) -> None:
+        pool = await self._pool_task
+        fut = pool.submit(self.spec, cand.id, cand.code, Limits(self.config.timeout, self.config.memory_mb))
+        self._pending.add(fut)
+        fut.add_done_callback(self._on_verdict)
 
     def _on_verdict(self, fut: asyncio.Future[Verdict]) -> None:
         self._pending.discard(fut)

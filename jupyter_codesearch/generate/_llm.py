@@ -279,6 +279,10 @@ class LLMGenerator:
             kwargs["api_base"] = self.config.api_base
         if self.api_key:
             kwargs["api_key"] = self.api_key
+        elif self.config.api_base and self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+            # Local OpenAI-compatible servers (vLLM, llama.cpp, ...) take no key, but the
+            # client refuses to send a request without one.
+            kwargs["api_key"] = "unused"
         last: BaseException | None = None
         for attempt in range(self.config.retries + 1):
             if attempt:
@@ -328,6 +332,8 @@ class LLMGenerator:
             fix = "check that the server is running and --api-base is right" if where else "check your network"
         elif isinstance(e, lt.PermissionDeniedError):
             fix = f"this key may not use the model; check {keyvar}"
+        elif "credentials" in short.lower() or "api_key" in short:
+            fix = f"set {keyvar}, or name the variable holding the key with --api-key-env"
         elif "LLM Provider NOT provided" in short:
             fix = "prefix the model with its provider, e.g. openai/gpt-4o-mini or ollama/llama3"
         else:

@@ -1,0 +1,91 @@
+"""Does verification hide behind generation?
+
+A local OpenAI-compatible server answers N requests staggered over time (latency grows with
+each request), and every candidate takes a measurable time to verify (it sleeps in each call).
+With overlap (the default), each candidate is verified as soon as it arrives, so the run should
+end about one verification after the last reply. The same run with overlap turned off
+(verification only after generation) is printed for comparison.
+
+    python benchmarks/bench_pipeline.py [-n 20] [--spacing 0.15] [--verify-ms 200] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.fake_llm import FakeLLM, Request  # noqa: E402
+
+SPEC = '''
+def slow_inc(x):
+    """Return x + 1 (slowly)."""
+
+assert slow_inc(1) == 2
+assert slow_inc(2) == 3
+assert slow_inc(3) == 4
+assert slow_inc(4) == 5
+'''
+
+
+def responder(per_call_s: float):  # type: ignore[no-untyped-def]
+    def reply(req: Request) -> str:
+        # Distinct programs (no de-duplication), all correct, each call sleeping per_call_s.
+        return (f"```python\nimport time\n\ndef slow_inc(x):\n    time.sleep({per_call_s})\n"
+                f"    return x + 1 + 0 * {req.index}\n```")
+    return reply
+
+
+def one_run(n: int, spacing: float, verify_s: float, workers: int, overlap: bool) -> dict[str, float]:
+    from jupyter_codesearch import search
+
+    arrivals: list[float] = []
+    with FakeLLM(responder(verify_s / 4), latency=lambda req: spacing * (req.index + 1)) as fake:
+        cache = tempfile.mkdtemp(prefix="bench-pipeline-")
+        t0 = time.monotonic()
+        run = search(SPEC, model="openai/gpt-4o-mini", api_base=fake.url, n=n, concurrency=n,
+                     workers=workers, timeout=verify_s * 4 + 2, cache=False, cache_dir=cache,
+                     overlap=overlap, wait=False)
+        run.subscribe(lambda event, payload: arrivals.append(time.monotonic()) if event == "candidate"
+                      and payload.verdict is None else None)
+        run.wait()
+        end = time.monotonic()
+    assert run.error is None, run.error
+    assert run.progress.passing == n, run.progress
+    last = max(arrivals)
+    return {"last_reply": last - t0, "end": end - t0, "tail": end - last}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-n", type=int, default=20, help="requests/candidates (default 20)")
+    ap.add_argument("--spacing", type=float, default=0.15, help="seconds between replies (default 0.15)")
+    ap.add_argument("--verify-ms", type=float, default=200, help="verification time per candidate (default 200 ms)")
+    ap.add_argument("--workers", type=int, default=2, help="verification kernels (default 2)")
+    args = ap.parse_args()
+    verify_s = args.verify_ms / 1000
+    from jupyter_codesearch import verify
+
+    from jupyter_codesearch.generate._llm import import_litellm
+
+    # One-time costs, not timed: the kernel pool's start-up and litellm's import (seconds).
+    verify(SPEC, ["def slow_inc(x):\n    return x + 1\n"], workers=args.workers)
+    import_litellm()
+    print(f"{args.n} replies, one every {args.spacing:.2f} s; each candidate takes ~{args.verify_ms:.0f} ms "
+          f"to verify; {args.workers} kernels")
+    on = one_run(args.n, args.spacing, verify_s, args.workers, overlap=True)
+    off = one_run(args.n, args.spacing, verify_s, args.workers, overlap=False)
+    for label, r in (("overlap on ", on), ("overlap off", off)):
+        print(f"{label}: last reply at {r['last_reply']:.2f} s, run ended at {r['end']:.2f} s, "
+              f"tail {r['tail']:.2f} s = {r['tail'] / verify_s:.1f} candidate verifications")
+    print(f"verification hidden behind generation: tail {on['tail']:.2f} s with overlap vs "
+          f"{off['tail']:.2f} s without ({off['end'] - on['end']:.2f} s saved)")
+
+
+if __name__ == "__main__":
+    main()
