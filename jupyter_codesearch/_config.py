@@ -68,6 +68,8 @@ class SearchConfig:
     """``llm``, ``synth`` (offline synthesizer), ``both``, or ``auto``: llm when a model is set."""
     sandbox: str = "auto"
     """``auto`` (bubblewrap when usable), ``bwrap`` (required) or ``none``."""
+    cluster: bool = True
+    """Rank passing candidates by behavioural agreement on probe inputs (votes of their cluster)."""
     overlap: bool = True
     """Verify each candidate as it arrives (``False``: only after generation ends, for comparison)."""
     name: str = field(default="_search", compare=False)

@@ -24,7 +24,9 @@ from .execute import Limits, Verdict, detect_isolation
 from .generate._examples import examples_from_spec
 from .generate._extract import extract, program_key, program_size
 from .generate._llm import Budget, LLMGenerator, Prompt, Reply, first_prompt, repair_prompt
-from .rank import ranked
+from .rank import Cluster, Disagreement, clusters, disagreements, probe_inputs, ranked
+from .rank._probes import edge_case_prompt, from_model_reply, call_arguments
+from .rank._rank import rank_reason
 from .spec import Spec
 
 __all__ = ["Candidate", "Progress", "SearchRun", "search"]
@@ -52,6 +54,18 @@ class Candidate:
     invalid_reason: str | None = None
     """Why nothing runnable came out of the reply (no code, syntax error, no function)."""
     key: str = ""
+    probe_outputs: tuple[str, ...] | None = None
+    """Behaviour on each probe input (passing candidates only), comparable across candidates."""
+    probe_shown: tuple[str, ...] | None = None
+    cluster: int | None = None
+    """Behaviour cluster (1 = heaviest) in ``SearchRun.ranked()``; ``None`` outside one."""
+    cluster_size: int | None = None
+    """Votes (samples) behind the cluster."""
+
+    @property
+    def rank_reason(self) -> str:
+        """Why it ranks where it does."""
+        return rank_reason(self)
 
     @property
     def status(self) -> str:
@@ -139,6 +153,8 @@ class SearchRun:
         self._pending: set[asyncio.Future[Verdict]] = set()
         self._llm: LLMGenerator | None = None
         self._held: list[Candidate] = []
+        self._probe_trees: tuple[Any, ...] = ()
+        self._probes_ready: asyncio.Future[tuple[Any, ...]] | None = None
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
 
@@ -151,8 +167,26 @@ class SearchRun:
             return list(self._candidates)
 
     def ranked(self) -> list[Candidate]:
-        """Candidates best first (tests passed, then runtime, then size)."""
-        return ranked(self.candidates)
+        """Candidates best first: passing ones by behaviour cluster (most votes first), then
+        runtime, then size; then the rest by tests passed. ``cluster`` fields are filled in."""
+        return ranked(self.candidates, self.clusters())
+
+    def clusters(self) -> list[Cluster]:
+        """Behaviour clusters of the passing candidates probed so far, heaviest first."""
+        if not self.config.cluster:
+            return []
+        return clusters(self.candidates)
+
+    @property
+    def probes(self) -> tuple[tuple[Any, ...], ...]:
+        """The probe inputs (argument tuples) candidates are clustered on."""
+        from .execute._codec import from_tree
+
+        return tuple(tuple(from_tree(p)) for p in self._probe_trees)  # type: ignore[arg-type]
+
+    def disagreements(self, top: int = 3, limit: int = 10) -> list[Disagreement]:
+        """Probe inputs on which the top clusters differ: asserts the spec may be missing."""
+        return disagreements(self.clusters(), self.probes, self.spec.name, top, limit)
 
     @property
     def best(self) -> Candidate | None:
@@ -214,12 +248,14 @@ class SearchRun:
             rows.append({
                 "rank": rank, "id": c.id, "status": c.status, "passed": c.passed,
                 "tests_passed": c.tests_passed, "tests_total": c.tests_total,
+                "cluster": c.cluster, "cluster_size": c.cluster_size,
                 "runtime_s": c.runtime_s, "size": c.size, "round": c.round, "origin": c.origin,
                 "model": c.model, "samples": c.samples, "tokens": c.tokens, "cost": c.cost,
-                "parent": c.parent, "error": c.error, "code": c.code,
+                "parent": c.parent, "rank_reason": c.rank_reason, "error": c.error, "code": c.code,
             })
-        columns = ["rank", "id", "status", "passed", "tests_passed", "tests_total", "runtime_s", "size",
-                   "round", "origin", "model", "samples", "tokens", "cost", "parent", "error", "code"]
+        columns = ["rank", "id", "status", "passed", "tests_passed", "tests_total", "cluster", "cluster_size",
+                   "runtime_s", "size", "round", "origin", "model", "samples", "tokens", "cost", "parent",
+                   "rank_reason", "error", "code"]
         return pd.DataFrame(rows, columns=columns).set_index("rank")
 
     def __repr__(self) -> str:
@@ -263,6 +299,8 @@ class SearchRun:
             self._pool_task = asyncio.ensure_future(
                 _engine.shared_pool(detect_isolation(cfg.sandbox), cfg.workers or _cores())
             )
+            if cfg.cluster:
+                self._probes_ready = asyncio.ensure_future(self._make_probes())
             for round_ in range(1, cfg.rounds + 1):
                 self._round = round_
                 more = await self._one_round(round_)
@@ -302,6 +340,8 @@ class SearchRun:
     async def _settle(self) -> None:
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
+        if self._probes_ready is not None and not self._probes_ready.done():
+            await asyncio.gather(self._probes_ready, return_exceptions=True)
 
     async def _one_round(self, round_: int) -> bool:
         """Generate and verify one round; False when another round would bring nothing new."""
@@ -405,6 +445,45 @@ class SearchRun:
             self._candidates[verdict.index] = cand
         self._emit("candidate", cand)
         self._emit("progress", self.progress)
+        if cand.passed and self._probes_ready is not None:
+            task = asyncio.ensure_future(self._probe(cand))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _make_probes(self) -> tuple[Any, ...]:
+        """Probe inputs from the tests (mutations, type hints) and, with a model, its edge cases."""
+        extra: list[tuple[Any, ...]] = []
+        if self.config.effective_generator in ("llm", "both"):
+            try:
+                reply = await self._ask_edge_cases()
+                if reply:
+                    extra = from_model_reply(reply, call_arguments(self.spec))
+            except CodeSearchError:
+                pass  # generation reports provider problems; probes just go without
+        self._probe_trees = await asyncio.to_thread(probe_inputs, self.spec, extra)
+        return self._probe_trees
+
+    async def _ask_edge_cases(self) -> str | None:
+        if self._llm is None:
+            self._llm = LLMGenerator(self.config, self._budget, on_request=self._count_request)
+        prompt = Prompt((("user", edge_case_prompt(self.spec)),), 1)
+        replies = [r async for r in self._llm.stream([prompt])]
+        return replies[0].text if replies else None
+
+    async def _probe(self, cand: Candidate) -> None:
+        assert self._probes_ready is not None
+        probes = await self._probes_ready
+        if not probes:
+            return
+        pool = await self._pool_task
+        result = await pool.submit_probes(
+            self.spec, cand.id, cand.code, probes, Limits(self.config.timeout, self.config.memory_mb)
+        )
+        with self._lock:
+            cand = replace(self._candidates[cand.id], probe_outputs=tuple(result["outputs"]),
+                           probe_shown=tuple(result["shown"]))
+            self._candidates[cand.id] = cand
+        self._emit("candidate", cand)
 
     async def _run_synth(self, required: bool) -> None:
         examples, why_not = examples_from_spec(self.spec)

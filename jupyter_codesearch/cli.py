@@ -190,11 +190,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 "error": c.error,
             }
             base.update(index=c.id, code=c.code, rank=rank, round=c.round, samples=c.samples,
-                        tokens=c.tokens, cost=c.cost, origin=c.origin, model=c.model, parent=c.parent)
+                        tokens=c.tokens, cost=c.cost, origin=c.origin, model=c.model, parent=c.parent,
+                        cluster=c.cluster, cluster_size=c.cluster_size, rank_reason=c.rank_reason)
             print(json.dumps(base, ensure_ascii=False))
+        # Last line, not a candidate: inputs on which the top behaviour clusters disagree.
+        print(json.dumps({"disagreements": [
+            {"call": d.call, "outputs": [{"cluster": cid, "output": out} for cid, out in d.outputs]}
+            for d in run.disagreements()
+        ]}, ensure_ascii=False))
     else:
         _run_table(ranked)
+        _disagreement_table(run)
     return EXIT_OK
+
+
+def _disagreement_table(run: object) -> None:
+    from ._run import SearchRun
+
+    assert isinstance(run, SearchRun)
+    found = run.disagreements()
+    if not found:
+        return
+    print("\nthe top behaviour clusters disagree on these inputs (add an assert to decide):")
+    for d in found:
+        print(f"  {d.call}: " + "; ".join(f"cluster {cid} -> {out}" for cid, out in d.outputs))
 
 
 def _progress_line(run: object) -> str:
@@ -215,12 +234,15 @@ def _progress_line(run: object) -> str:
 def _run_table(ranked: Sequence[object]) -> None:
     from ._run import Candidate
 
-    print(f"{'rank':>4} {'id':>4}  {'status':<14} {'tests':>6} {'runtime':>10} {'size':>5} {'round':>5} {'samples':>7}  origin")
+    print(f"{'rank':>4} {'id':>4}  {'status':<14} {'tests':>6} {'cluster':>9} {'runtime':>10} {'size':>5} "
+          f"{'round':>5} {'samples':>7}  origin")
     for rank, c in enumerate(ranked, 1):
         assert isinstance(c, Candidate)
         runtime = f"{c.runtime_s * 1000:.3f} ms" if c.runtime_s is not None else "-"
         tests = f"{c.tests_passed}/{c.tests_total}" if c.verified and c.tests_total else "-"
-        print(f"{rank:>4} {c.id:>4}  {c.status:<14} {tests:>6} {runtime:>10} {c.size:>5} {c.round:>5} {c.samples:>7}  {c.origin}")
+        cluster = f"{c.cluster} ({c.cluster_size})" if c.cluster is not None else "-"
+        print(f"{rank:>4} {c.id:>4}  {c.status:<14} {tests:>6} {cluster:>9} {runtime:>10} {c.size:>5} "
+              f"{c.round:>5} {c.samples:>7}  {c.origin}")
     best = next((c for c in ranked if isinstance(c, Candidate) and c.passed), None)
     if best is not None:
         print(f"\nbest (#{best.id}):\n{best.code}")

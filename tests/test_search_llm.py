@@ -41,7 +41,10 @@ WRONG = "```python\ndef add(a, b):\n    return a - b\n```"
 
 
 def run(fake: FakeLLM, spec: str, tmp_path: Path, **options: object):  # type: ignore[no-untyped-def]
+    """A search against the fake server. Clustering is off unless asked for: its one extra
+    request (edge-case inputs) would shift scripted replies and request counts."""
     options.setdefault("cache_dir", str(tmp_path / "cache"))
+    options.setdefault("cluster", False)
     return search(spec, model=MODEL, api_base=fake.url, timeout=5.0, **options)
 
 
@@ -70,9 +73,9 @@ def test_a_run_turns_replies_into_verified_ranked_candidates(mbpp: MbppResponder
     assert result.ranked()[0] is not None and result.ranked()[0].id == best.id
     assert result.progress.generated == 14
     frame = result.to_frame()
-    assert list(frame.columns[:6]) == ["id", "status", "passed", "tests_passed", "tests_total", "runtime_s"]
+    assert list(frame.columns[:5]) == ["id", "status", "passed", "tests_passed", "tests_total"]
     assert frame.iloc[0]["passed"]
-    assert {"size", "round", "samples", "tokens", "cost", "model"} <= set(frame.columns)
+    assert {"runtime_s", "size", "round", "samples", "tokens", "cost", "model", "cluster", "cluster_size"} <= set(frame.columns)
 
 
 def test_an_identical_second_run_makes_no_requests(mbpp: MbppResponder, tmp_path: Path) -> None:
@@ -112,12 +115,20 @@ def test_budget_stops_generation_and_says_so(tmp_path: Path) -> None:
 
 
 def test_hidden_asserts_are_in_no_request_body(tmp_path: Path) -> None:
-    with FakeLLM(ScriptedResponder([WRONG, GOOD])) as fake:
-        result = run(fake, ADD, tmp_path, n=2, rounds=2, cache=False)
+    edge_cases = '[[0, 0], [-5, 5], [1000000, 1]]'
+
+    def reply(request):  # type: ignore[no-untyped-def]
+        return edge_cases if "edge-case inputs" in request.user_text else WRONG if request.index < 3 else GOOD
+
+    with FakeLLM(reply) as fake:
+        result = run(fake, ADD, tmp_path, n=2, rounds=2, cache=False, cluster=True)
         bodies = [r.raw.decode() for r in fake.completion_requests]
-    assert len(bodies) >= 3  # the repair round showed failures too
+    assert len(bodies) >= 4  # samples, the repair round, and the request for edge-case inputs
     assert all(HIDDEN_MARK not in b for b in bodies)
     assert all("add(1, 2) == 3" in json.loads(b)["messages"][-1]["content"] for b in bodies)
+    asking = [json.loads(b) for b in bodies if "edge-case inputs" in b]
+    assert len(asking) == 1 and "Do not include expected outputs" in asking[0]["messages"][-1]["content"]
+    assert (0, 0) in result.probes and (-5, 5) in result.probes
     assert result.best is not None
 
 
@@ -198,14 +209,16 @@ def test_cli_run_prints_a_ranked_json_line_per_candidate(mbpp: MbppResponder, tm
         env = {**os.environ, "CODESEARCH_CACHE_DIR": str(tmp_path / "cache")}
         proc = subprocess.run(
             [sys.executable, "-m", "jupyter_codesearch.cli", "run", "spec.py", "--model", MODEL,
-             "--api-base", fake.url, "-n", "7", "--json"],
+             "--api-base", fake.url, "-n", "7", "--json"],  # with clustering (the default)
             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300, check=False,
         )
     assert proc.returncode == 0, proc.stderr
-    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    *rows, last = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0]["passed"] and rows[0]["samples"] == 3 and rows[0]["round"] == 1
-    assert {"code", "tokens", "cost", "status", "tests", "runtime_s", "index"} <= set(rows[0])
+    assert (rows[0]["cluster"], rows[0]["cluster_size"]) == (1, 3)
+    assert {"code", "tokens", "cost", "status", "tests", "runtime_s", "index", "rank_reason"} <= set(rows[0])
+    assert last == {"disagreements": []}  # one passing behaviour: nothing to disagree on
     assert "generated 7" in proc.stderr
 
 

@@ -15,7 +15,7 @@ import collections
 import json
 from typing import Any
 
-__all__ = ["MAX_BYTES", "Unserializable", "decode", "encode", "from_tree", "to_tree"]
+__all__ = ["MAX_BYTES", "Unserializable", "canonical", "decode", "encode", "from_tree", "to_tree"]
 
 MAX_BYTES = 64 * 1024 * 1024
 """Largest encoded value accepted (a candidate returning more has not produced a usable answer)."""
@@ -122,6 +122,23 @@ def _dec(v: Any, depth: int) -> object:
     if tag == "C" and len(items) == 2 and all(type(x) in (int, float) for x in items):
         return complex(items[0], items[1])
     raise Unserializable("malformed value")
+
+
+def canonical(tree: Any) -> str:
+    """A string equal for equal values: sets and dicts in sorted order (not iteration order)."""
+
+    def canon(t: Any) -> Any:
+        if type(t) is list and t and type(t[0]) is str:
+            tag, items = t[0], [canon(x) for x in t[1:]]
+            if tag in ("S", "F"):
+                items.sort(key=lambda x: json.dumps(x, sort_keys=True))
+            elif tag == "D":
+                pairs = sorted(zip(items[::2], items[1::2]), key=lambda kv: json.dumps(kv[0], sort_keys=True))
+                items = [x for kv in pairs for x in kv]
+            return [tag, *items]
+        return t
+
+    return json.dumps(canon(tree), separators=(",", ":"), allow_nan=True)
 
 
 def _type_name(v: object) -> str:

@@ -30,7 +30,7 @@ import time
 import types
 from typing import Any, Callable
 
-from ._codec import Unserializable, from_tree, recv_msg, send_msg, to_tree
+from ._codec import Unserializable, canonical, from_tree, recv_msg, send_msg, to_tree
 from ._sandbox import CONTEXT_MODULE
 
 MIME = "application/vnd.codesearch.verdict+json"
@@ -524,20 +524,18 @@ class Evaluator:
         self.zygote = _Zygote(self.cfg, context)
         return self.zygote
 
-    def verify_one(self, spec: dict[str, Any], index: int, source: str, limits: dict[str, Any]) -> dict[str, Any]:
+    def _start(
+        self, spec: dict[str, Any], source: str, limits: dict[str, Any], plan: list[Any]
+    ) -> tuple[int, _Channel, float] | tuple[str, str]:
+        """Start one candidate process; ``(pid, channel, deadline)`` or ``(status, error)``."""
         timeout = float(limits["timeout"])
-        verdict: dict[str, Any] = {"index": index, "status": "error", "passed": False, "tests": [],
-                                   "runtime_s": None, "error": None, "stdout": "", "output_bytes": 0}
         try:
             zygote = self._zygote_for(spec["zygote"])
         except ContextFailed as e:
-            verdict["error"] = f"the context failed in the sandbox: {e}"
-            return verdict
+            return "error", f"the context failed in the sandbox: {e}"
         except (ZygoteLost, OSError) as e:
-            verdict["error"] = f"the sandbox failed to start: {e}"
-            return verdict
-        start = time.monotonic()
-        deadline = start + timeout
+            return "error", f"the sandbox failed to start: {e}"
+        deadline = time.monotonic() + timeout
         sandbox_limits = {
             "cpu_s": max(1, int(timeout + 0.999)),
             "fsize": int(limits.get("fsize", 16 << 20)),
@@ -547,19 +545,26 @@ class Evaluator:
         try:
             reply, fds = zygote.request(
                 {"op": "spawn", "source": source, "name": spec["name"], "limits": sandbox_limits,
-                 "plan": spec["plan"]}, 10
+                 "plan": plan}, 10
             )
             if reply.get("op") == "invalid":
-                verdict["status"], verdict["error"] = "invalid", str(reply.get("error"))[:500]
-                _list_unrun(spec, verdict)
-                return verdict
-            pid = int(reply["pid"])
+                return "invalid", str(reply.get("error"))[:500]
+            return int(reply["pid"]), _Channel(fds[0], fds[1]), deadline
         except (ZygoteLost, OSError, KeyError, ValueError) as e:
             zygote.kill()
             self.zygote = None
-            verdict["status"], verdict["error"] = "crashed", f"could not start the candidate: {e}"
+            return "crashed", f"could not start the candidate: {e}"
+
+    def verify_one(self, spec: dict[str, Any], index: int, source: str, limits: dict[str, Any]) -> dict[str, Any]:
+        timeout = float(limits["timeout"])
+        verdict: dict[str, Any] = {"index": index, "status": "error", "passed": False, "tests": [],
+                                   "runtime_s": None, "error": None, "stdout": "", "output_bytes": 0}
+        started = self._start(spec, source, limits, spec["plan"])
+        if len(started) == 2:
+            verdict["status"], verdict["error"] = started
+            _list_unrun(spec, verdict)
             return verdict
-        chan = _Channel(fds[0], fds[1])
+        pid, chan, deadline = started
         run = _Run(chan, deadline, spec["name"], spec["plan"])
         try:
             with _alarm(deadline):
@@ -580,6 +585,54 @@ class Evaluator:
         if durations:
             verdict["runtime_s"] = durations[len(durations) // 2]
         return verdict
+
+    def run_probes(self, payload: str) -> None:
+        """Behaviour of candidates on probe inputs: one output per probe, published in bunches.
+
+        An output is ``"v:<json>"`` (a plain value), ``"e:<ExceptionType>"``, or ``"timeout"``,
+        ``"crashed"``, ``"unserializable"``: an exception or a hang is a behaviour too. A
+        candidate that hangs on a probe costs only its own time budget.
+        """
+        batch = json.loads(payload)
+        spec = self.specs[batch["key"]]
+        plan = [{"args": args, "kwargs": ["D"]} for args in batch["probes"]]
+        ready: list[dict[str, Any]] = []
+        for index, source in batch["candidates"]:
+            ready.append({"index": index, **self._probe_one(spec, source, batch["limits"], plan)})
+        self.publish({"probes": ready})
+
+    def _probe_one(self, spec: dict[str, Any], source: str, limits: dict[str, Any], plan: list[Any]) -> dict[str, Any]:
+        started = self._start(spec, source, limits, plan)
+        if len(started) == 2:
+            return {"outputs": [started[0]] * len(plan), "shown": [started[1]] * len(plan)}
+        pid, chan, deadline = started
+        outputs: list[str] = []
+        shown: list[str] = []
+        try:
+            first = chan.recv(deadline)
+            if first is None or "ready" not in first:
+                why = "invalid" if first is not None and "invalid" in first else "crashed"
+                outputs, shown = [why] * len(plan), [why] * len(plan)
+            else:
+                for _ in plan:
+                    reply = chan.recv(deadline)
+                    if reply is None:
+                        break
+                    out, text = _behaviour(reply)
+                    outputs.append(out)
+                    shown.append(text)
+        except _Abort as e:
+            outputs.append(e.status)
+            shown.append(e.status)
+        finally:
+            self._reap(pid, wait=False)
+            chan.close()
+        missing = len(plan) - len(outputs)
+        if missing > 0:  # it stopped answering: the rest is that same behaviour
+            last = "timeout" if outputs and outputs[-1] == "timeout" else "crashed"
+            outputs += [last] * missing
+            shown += [last] * missing
+        return {"outputs": outputs[: len(plan)], "shown": shown[: len(plan)]}
 
     def _reap(self, pid: int, wait: bool) -> int | None:
         z = self.zygote
@@ -736,6 +789,20 @@ def _plan(items: list[Any], name: str) -> list[dict[str, Any]]:
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, Unserializable):
             return []
     return calls
+
+
+def _behaviour(reply: dict[str, Any]) -> tuple[str, str]:
+    """A candidate's answer as a comparable string, and as text to show."""
+    if "value" in reply:
+        try:
+            value = from_tree(reply["value"])
+        except Unserializable:
+            return "unserializable", "unserializable"
+        return "v:" + canonical(reply["value"]), _short(value, 120)
+    if "unserializable" in reply:
+        return "unserializable", "unserializable"
+    kind = str(reply.get("raised") or reply.get("exit") or "Exception")[:100]
+    return "e:" + kind, f"raises {kind}"
 
 
 def _record_cmp(run: _Run, a: Any, b: Any, op: int, got_left: bool) -> Any:

@@ -55,8 +55,12 @@ class _Job:
     index: int
     source: str
     limits: Limits
-    future: asyncio.Future[Verdict]
-    started: float = 0.0
+    future: asyncio.Future[Any]
+    probes: tuple[Any, ...] | None = None
+    """Probe inputs (argument trees): run the candidate on them instead of the tests."""
+
+    def batch_key(self) -> tuple[object, ...]:
+        return (self.spec.key, self.limits, id(self.probes) if self.probes is not None else None)
 
 
 @dataclass
@@ -75,8 +79,7 @@ class _Queue:
         first = self.jobs.popleft()
         batch = [first]
         while self.jobs and len(batch) < _BATCH:
-            nxt = self.jobs[0]
-            if nxt.spec.key != first.spec.key or nxt.limits != first.limits:
+            if self.jobs[0].batch_key() != first.batch_key():
                 break
             batch.append(self.jobs.popleft())
         return batch
@@ -200,7 +203,8 @@ class _Kernel:
             content = msg["content"]
             if kind == "display_data" and MIME in content.get("data", {}):
                 last = time.monotonic()
-                for report in content["data"][MIME]["verdicts"]:
+                data = content["data"][MIME]
+                for report in data.get("verdicts", data.get("probes", [])):
                     on_report(report)
             elif kind == "error":
                 error = f"{content.get('ename')}: {content.get('evalue')}"
@@ -279,6 +283,21 @@ class KernelPool:
         self._queue.put(_Job(spec, index, source, limits, fut))
         return fut
 
+    def submit_probes(
+        self, spec: Spec, index: int, source: str, probes: tuple[Any, ...], limits: Limits
+    ) -> asyncio.Future[dict[str, list[str]]]:
+        """Queue a run of one candidate on probe inputs (argument-list trees, plain data).
+
+        The future resolves to ``{"outputs": [...], "shown": [...]}``: one comparable behaviour
+        string and one readable text per probe. Pass the same ``probes`` object for every
+        candidate of a run so their jobs can share batches.
+        """
+        if not self._started:
+            raise SandboxError("the verification pool is not running")
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Job(spec, index, source, limits, fut, probes))
+        return fut
+
     async def verify(
         self,
         spec: Spec,
@@ -310,10 +329,15 @@ class KernelPool:
         pending = {job.index: job for job in batch}
         order = [job.index for job in batch]
 
+        probes = batch[0].probes
+
         def on_report(report: dict[str, Any]) -> None:
             job = pending.pop(int(report["index"]), None)
             if job is not None and not job.future.done():
-                job.future.set_result(Verdict.from_report(report))
+                if probes is None:
+                    job.future.set_result(Verdict.from_report(report))
+                else:
+                    job.future.set_result({"outputs": report["outputs"], "shown": report["shown"]})
 
         try:
             if spec.key not in kernel.loaded:
@@ -323,11 +347,13 @@ class KernelPool:
                 "key": spec.key,
                 "candidates": [[j.index, j.source] for j in batch],
                 "limits": limits.to_payload(),
+                **({"probes": list(probes)} if probes is not None else {}),
             })
+            method = "run_batch" if probes is None else "run_probes"
             # Each candidate reports within its timeout (the evaluator enforces it); allow
             # generous slack for start-up of a fresh zygote before declaring the kernel stuck.
             await kernel.execute(
-                f"__cs__.run_batch({payload!r})", on_report,
+                f"__cs__.{method}({payload!r})", on_report,
                 timeout=len(batch) * (limits.timeout + 5) + 60,
                 progress_timeout=limits.timeout + 30,
             )
@@ -338,7 +364,10 @@ class KernelPool:
                 job = pending.pop(in_flight)
                 status = "timeout" if isinstance(e, TimeoutError) else "crashed"
                 if not job.future.done():
-                    job.future.set_result(Verdict.lost(job.index, status, f"the verification kernel was lost ({e})"))
+                    if probes is None:
+                        job.future.set_result(Verdict.lost(job.index, status, f"the verification kernel was lost ({e})"))
+                    else:
+                        job.future.set_result({"outputs": [status] * len(probes), "shown": [status] * len(probes)})
             try:
                 await kernel.restart()
             except Exception as err:  # cannot restart: fail what is left rather than hang

@@ -1,34 +1,64 @@
-"""Ranking v1: tests passed (most first), then runtime (fastest first), then size (smallest first).
+"""Ranking: what comes first, and why.
 
-Every key is a column of ``SearchRun.to_frame()``, so users can re-sort by any of them.
-Candidates not verified yet go last; among equals, the earlier candidate keeps its place.
+v1 (no probes): tests passed (most first), then runtime (fastest first), then size (smallest).
+With clustering, candidates that pass every test are ordered by their behaviour cluster
+(heaviest first, see ``_cluster``), then runtime, then size; those not probed yet follow, then
+everything that fails. Every key is a column of ``SearchRun.to_frame()``, and
+:func:`rank_reason` says in words why a candidate sits where it does.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ._cluster import Cluster
+
+__all__ = ["rank_key", "rank_reason", "ranked"]
+
+# Below this, differences in measured runtime are scheduling noise, not speed.
+RUNTIME_RESOLUTION_S = 2e-4
 
 
-class _Rankable(Protocol):
-    id: int
-    size: int
-
-    @property
-    def verified(self) -> bool: ...
-    @property
-    def tests_passed(self) -> int: ...
-    @property
-    def runtime_s(self) -> float | None: ...
+def _runtime(c: Any) -> float:
+    if c.runtime_s is None:
+        return math.inf
+    return math.floor(c.runtime_s / RUNTIME_RESOLUTION_S) * RUNTIME_RESOLUTION_S
 
 
-def rank_key(c: _Rankable) -> tuple[Any, ...]:
+def rank_key(c: Any, cluster_order: dict[int, int] | None = None) -> tuple[Any, ...]:
     """Sort key: smaller is better."""
-    runtime = c.runtime_s if c.runtime_s is not None else math.inf
-    return (not c.verified, -c.tests_passed, runtime, c.size, c.id)
+    if c.passed and cluster_order and c.id in cluster_order:
+        return (0, cluster_order[c.id], _runtime(c), c.size, c.id)
+    group = 1 if c.passed else 2
+    return (group, not c.verified, -c.tests_passed, _runtime(c), c.size, c.id)
 
 
-def ranked(candidates: Iterable[Any]) -> list[Any]:
-    """Candidates best first."""
-    return sorted(candidates, key=rank_key)
+def ranked(candidates: Iterable[Any], found: Sequence[Cluster] = ()) -> list[Any]:
+    """Candidates best first; with clusters, their ``cluster``/``cluster_size`` filled in."""
+    order = {m: cl.id for cl in found for m in cl.members}
+    weight = {cl.id: cl.weight for cl in found}
+    out = sorted(candidates, key=lambda c: rank_key(c, order))
+    if found:
+        out = [replace(c, cluster=order.get(c.id), cluster_size=weight.get(order.get(c.id, -1))) for c in out]
+    return out
+
+
+def rank_reason(c: Any) -> str:
+    """Why a candidate ranks where it does, in a few words."""
+    if not c.verified:
+        return "not verified yet"
+    if not c.passed:
+        return f"passes {c.tests_passed} of {c.tests_total} tests"
+    parts = ["passes every test"]
+    if getattr(c, "cluster", None) is not None:
+        votes = "vote" if c.cluster_size == 1 else "votes"
+        parts.append(f"behaviour cluster {c.cluster} ({c.cluster_size} {votes})")
+    elif getattr(c, "probe_outputs", None) is None:
+        parts.append("not probed yet")
+    if c.runtime_s is not None:
+        parts.append(f"{c.runtime_s * 1000:.3g} ms per test")
+    parts.append(f"size {c.size}")
+    return "; ".join(parts)

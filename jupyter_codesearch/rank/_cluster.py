@@ -1,0 +1,99 @@
+"""Behavioural clusters of passing candidates, and the inputs on which the top ones disagree.
+
+Candidates that pass every test are grouped by their outputs on the probe inputs (identical
+output vectors: one cluster; an exception or a timeout is an output too). A cluster's weight is
+the number of samples behind its members, so a program the model proposed three times counts
+three times (AlphaCode's clustering, with duplicates as votes). Correct programs tend to agree;
+a memoriser of the visible asserts, or a special case, behaves differently on new inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Cluster", "Disagreement", "clusters", "disagreements"]
+
+_FAILURE = ("e:", "timeout", "crashed", "unserializable", "invalid")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Passing candidates with the same behaviour on every probe. ``id`` 1 ranks first."""
+
+    id: int
+    members: tuple[int, ...]
+    weight: int
+    """Samples behind the members (votes)."""
+    failures: int
+    """Probes on which this behaviour is an exception, a timeout or a crash."""
+    outputs: tuple[str, ...]
+    shown: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A probe input on which the top clusters behave differently: a forgotten assert."""
+
+    args: tuple[Any, ...]
+    call: str
+    """``f(1, 'a')``: the call as the user would write it."""
+    outputs: tuple[tuple[int, str], ...]
+    """``(cluster id, what it returns or raises)`` for each of the top clusters."""
+
+    def assert_line(self, cluster: int) -> str | None:
+        """The assert that would make ``cluster``'s answer the expected one (``None`` if it raises)."""
+        for cid, shown in self.outputs:
+            if cid == cluster and not shown.startswith(("raises ", "timeout", "crashed", "unserializable")):
+                return f"assert {self.call} == {shown}"
+        return None
+
+
+def clusters(candidates: Sequence[Any]) -> list[Cluster]:
+    """Clusters of passing candidates that have probe outputs, heaviest first.
+
+    Ties go to the behaviour that fails on fewer probes (code that raises on most new inputs
+    is suspect), then to the fastest, then the smallest member.
+    """
+    groups: dict[tuple[str, ...], list[Any]] = {}
+    for c in candidates:
+        if c.passed and c.probe_outputs is not None:
+            groups.setdefault(tuple(c.probe_outputs), []).append(c)
+
+    def order(item: tuple[tuple[str, ...], list[Any]]) -> tuple[Any, ...]:
+        outputs, members = item
+        weight = sum(m.samples for m in members)
+        fails = sum(o.startswith(_FAILURE) for o in outputs)
+        fastest = min((m.runtime_s if m.runtime_s is not None else math.inf) for m in members)
+        return (-weight, fails, fastest, min(m.size for m in members), min(m.id for m in members))
+
+    out = []
+    for number, (outputs, members) in enumerate(sorted(groups.items(), key=order), 1):
+        first = min(members, key=lambda m: m.id)
+        out.append(Cluster(
+            id=number, members=tuple(sorted(m.id for m in members)),
+            weight=sum(m.samples for m in members),
+            failures=sum(o.startswith(_FAILURE) for o in outputs),
+            outputs=outputs, shown=tuple(first.probe_shown or outputs),
+        ))
+    return out
+
+
+def disagreements(found: Sequence[Cluster], probes: Sequence[tuple[Any, ...]], name: str,
+                  top: int = 3, limit: int = 10) -> list[Disagreement]:
+    """Probes on which the ``top`` clusters do not all behave alike (at most ``limit``)."""
+    lead = list(found[:top])
+    if len(lead) < 2:
+        return []
+    out = []
+    for i, args in enumerate(probes):
+        if i >= len(lead[0].outputs):
+            break
+        if len({c.outputs[i] for c in lead}) > 1:
+            call = f"{name}({', '.join(repr(a) for a in args)})"
+            out.append(Disagreement(tuple(args), call, tuple((c.id, c.shown[i]) for c in lead)))
+            if len(out) == limit:
+                break
+    return out

@@ -1,0 +1,216 @@
+"""Probe inputs: extra calls that tell apart candidates the asserts cannot.
+
+Built without running any candidate: from the asserts' literal arguments by type-aware
+mutation, from the stub's type hints through hypothesis strategies, and (with a model) from
+inputs the model proposes — never outputs. Every probe is plain data; the set is deterministic
+for a given spec, so reruns cluster alike.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import typing
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..execute._codec import Unserializable, canonical, to_tree
+from ..spec import Spec
+
+__all__ = ["MAX_PROBES", "call_arguments", "from_hints", "from_model_reply", "mutations", "probe_inputs"]
+
+MAX_PROBES = 40
+_BIG_INT = 1000  # big enough to matter, small enough that correct code stays fast
+
+
+def call_arguments(spec: Spec) -> list[tuple[Any, ...]]:
+    """Positional argument tuples of every call in the tests with literal arguments."""
+    found: list[tuple[Any, ...]] = []
+    for test in spec.items:
+        try:
+            tree = ast.parse(test.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == spec.name and not node.keywords):
+                try:
+                    found.append(tuple(ast.literal_eval(a) for a in node.args))
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    continue
+    return found
+
+
+def _variants(v: Any) -> list[Any]:
+    """Type-aware neighbours of one value: edge cases of its kind."""
+    t = type(v)
+    if t is bool:
+        return [not v]
+    if t is int:
+        return [0, 1, -1, -v, v + 1, v - 1, 2 * v, _BIG_INT]
+    if t is float:
+        return [0.0, -v, v / 2, v * 10, 1e-9, -1.5]
+    if t is str:
+        return ["", v.upper(), v.lower(), f" {v} ", v + "!", v[::-1], v * 2, v[:1], "é" + v, "a b,c"]
+    if t in (list, tuple):
+        items = list(v)
+        out: list[list[Any]] = [[], items[:1], items[::-1], items + items, items[:-1]]
+        try:
+            out.append(sorted(items))
+        except TypeError:
+            pass
+        if items:
+            out += [[x] + items[1:] for x in _variants(items[0])[:3]]
+        return [t(x) for x in out]
+    if t is dict:
+        keys = list(v)
+        return [{}, {k: v[k] for k in keys[:1]}, {k: v[k] for k in keys[::-1]}]
+    if t in (set, frozenset):
+        return [t(), t(list(v)[:1])]
+    return []
+
+
+def mutations(examples: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Each example with one argument replaced by a neighbour, interleaved across examples so
+    that a cap on the number of probes still leaves every example represented."""
+    per_example: list[list[tuple[Any, ...]]] = []
+    for args in examples:
+        mine = []
+        for i, value in enumerate(args):
+            for new in _variants(value):
+                mine.append((*args[:i], new, *args[i + 1 :]))
+        per_example.append(mine)
+    return [m for group in itertools.zip_longest(*per_example) for m in group if m is not None]
+
+
+def from_hints(spec: Spec, count: int = 8) -> list[tuple[Any, ...]]:
+    """Inputs drawn from hypothesis strategies for the stub's annotated parameters.
+
+    Only builtin and typing annotations are understood (nothing is evaluated beyond them);
+    with any parameter unannotated or unknown, there are no hint-based probes.
+    """
+    try:
+        node = ast.parse(spec.stub.signature + "\n    pass").body[0]
+    except SyntaxError:
+        return []
+    if not isinstance(node, ast.FunctionDef):
+        return []
+    hints = []
+    names = {**{k: getattr(typing, k) for k in ("List", "Dict", "Tuple", "Set", "Optional", "Union")},
+             "int": int, "str": str, "float": float, "bool": bool, "list": list, "dict": dict,
+             "tuple": tuple, "set": set, "frozenset": frozenset, "bytes": bytes, "None": None}
+    for arg in [*node.args.posonlyargs, *node.args.args]:
+        if arg.annotation is None:
+            return []
+        try:
+            hints.append(eval(compile(ast.Expression(arg.annotation), "<hint>", "eval"), {"__builtins__": {}}, names))
+        except Exception:  # a name from the user's context: no hint-based probes
+            return []
+    try:
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+        from hypothesis.errors import HypothesisException
+    except ImportError:
+        return []
+    drawn: list[tuple[Any, ...]] = []
+
+    def bounded(h: Any) -> Any:
+        # Small values: probes should tell behaviours apart, not time out correct code.
+        origin, args = typing.get_origin(h), typing.get_args(h)
+        if h is int:
+            return st.integers(-_BIG_INT, _BIG_INT)
+        if h is float:
+            return st.floats(-1e6, 1e6, allow_nan=False)
+        if h is str:
+            return st.text(max_size=12)
+        if origin in (list, set, frozenset) and args:
+            inner = st.lists(bounded(args[0]), max_size=8)
+            return inner if origin is list else inner.map(origin)
+        if origin is tuple and args:
+            if len(args) == 2 and args[1] is Ellipsis:
+                return st.lists(bounded(args[0]), max_size=8).map(tuple)
+            return st.tuples(*(bounded(a) for a in args))
+        if origin is dict and len(args) == 2:
+            return st.dictionaries(bounded(args[0]), bounded(args[1]), max_size=6)
+        return st.from_type(h)
+
+    @settings(database=None, derandomize=True, max_examples=count, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.tuples(*(bounded(h) for h in hints)))
+    def collect(values: tuple[Any, ...]) -> None:
+        drawn.append(values)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            collect()
+    except (HypothesisException, TypeError, ValueError, NotImplementedError):
+        return []
+    return drawn
+
+
+def edge_case_prompt(spec: Spec) -> str:
+    """Asks a model for inputs only: never outputs, never the hidden tests."""
+    return (
+        f"Here is a Python function stub with some tests:\n\n```python\n{spec.public_text()}```\n\n"
+        f"Propose up to 10 edge-case inputs for `{spec.name}` that would reveal bugs. Reply with a "
+        "JSON array only; each item is a JSON array of the positional arguments of one call. "
+        "Do not include expected outputs."
+    )
+
+
+def from_model_reply(text: str, examples: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Argument tuples from a model's JSON reply, shaped like the examples (arity, tuples)."""
+    start, end = text.find("["), text.rfind("]")
+    if start < 0 or end <= start:
+        return []
+    try:
+        items = json.loads(text[start : end + 1])
+    except ValueError:
+        return []
+    if not isinstance(items, list):
+        return []
+    arity = {len(a) for a in examples}
+    shape = examples[0] if examples else None
+    out = []
+    for item in items[:20]:
+        if not isinstance(item, list) or (arity and len(item) not in arity):
+            continue
+        if shape is not None:  # JSON has no tuples: follow the examples' types
+            item = [tuple(x) if type(s) is tuple and type(x) is list else x for x, s in zip(item, shape)]
+        out.append(tuple(item))
+    return out
+
+
+def probe_inputs(spec: Spec, extra: Iterable[tuple[Any, ...]] = (), limit: int = MAX_PROBES) -> tuple[Any, ...]:
+    """The probes for a spec, as argument-list trees: deduplicated, test inputs excluded."""
+    examples = call_arguments(spec)
+    seen = {canonical(to_tree(list(a))) for a in examples if _plain(a)}
+    out: list[Any] = []
+    sources: list[Callable[[], Iterable[tuple[Any, ...]]]] = [
+        lambda: extra, lambda: mutations(examples), lambda: from_hints(spec),
+    ]
+    for source in sources:
+        for args in source():
+            try:
+                tree = to_tree(list(args))
+            except Unserializable:
+                continue
+            key = canonical(tree)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(tree)
+            if len(out) >= limit:
+                return tuple(out)
+    return tuple(out)
+
+
+def _plain(args: tuple[Any, ...]) -> bool:
+    try:
+        to_tree(list(args))
+    except Unserializable:
+        return False
+    return True

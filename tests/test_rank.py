@@ -1,0 +1,114 @@
+"""Ranking, probes, behavioural clusters and disagreements."""
+
+from __future__ import annotations
+
+import builtins
+import time
+from dataclasses import dataclass
+
+from jupyter_codesearch import Spec, search
+from jupyter_codesearch.execute._codec import from_tree
+from jupyter_codesearch.rank import clusters, disagreements, probe_inputs, ranked
+from jupyter_codesearch.rank._probes import from_hints, from_model_reply, mutations
+from tests.support.fake_llm import FakeLLM, ScriptedResponder
+
+SPEC = '''
+def double(xs: list[int]) -> list[int]:
+    """Each item doubled."""
+
+assert double([1, 2]) == [2, 4]
+assert double([5]) == [10]
+'''
+
+
+def test_probes_mutate_test_arguments_by_type_and_exclude_the_tests_own_inputs() -> None:
+    probes = [tuple(from_tree(p)) for p in probe_inputs(Spec.parse(SPEC))]  # type: ignore[arg-type]
+    assert ([],) in probes and ([2, 1],) in probes and ([1, 2, 1, 2],) in probes
+    assert ([1, 2],) not in probes and ([5],) not in probes
+    assert len(probes) == len(set(map(repr, probes)))
+    assert probes == [tuple(from_tree(p)) for p in probe_inputs(Spec.parse(SPEC))]  # type: ignore[arg-type]
+
+
+def test_mutations_cover_every_example_before_the_cap() -> None:
+    found = mutations([("abc", 1), ("xy", 7)])
+    assert found[0][1] == 1 and found[1][1] == 7  # interleaved
+    assert ("", 1) in found and ("ABC", 1) in found and ("abc", 0) in found and ("abc", -1) in found
+
+
+def test_type_hints_give_bounded_deterministic_probes() -> None:
+    spec = Spec.parse(SPEC)
+    drawn = from_hints(spec)
+    assert drawn and drawn == from_hints(spec)
+    assert all(isinstance(args[0], list) and all(isinstance(x, int) and abs(x) <= 1000 for x in args[0])
+               for args in drawn)
+    assert from_hints(Spec.parse("def f(x):\n    '''d'''\nassert f(1) == 1\n")) == []
+
+
+def test_model_inputs_are_shaped_like_the_examples_and_outputs_are_ignored() -> None:
+    reply = 'Sure: [[[1, 2], 3], [[4], 5], ["too", "many", "args"], "junk"] hope this helps'
+    assert from_model_reply(reply, [((1, 2), 3)]) == [((1, 2), 3), ((4,), 5)]
+    assert from_model_reply("no json here", [(1,)]) == []
+
+
+@dataclass(frozen=True)
+class C:
+    id: int
+    passed: bool = True
+    samples: int = 1
+    size: int = 10
+    runtime_s: float | None = 0.001
+    probe_outputs: tuple[str, ...] | None = None
+    probe_shown: tuple[str, ...] | None = None
+    tests_passed: int = 2
+    tests_total: int = 2
+    verified: bool = True
+    cluster: int | None = None
+    cluster_size: int | None = None
+
+
+def test_clusters_weigh_votes_and_prefer_behaviour_that_does_not_raise() -> None:
+    right = ("v:1", "v:2")
+    memoriser = ("e:KeyError", "e:KeyError")
+    cands = [C(0, probe_outputs=memoriser, samples=2, size=5), C(1, probe_outputs=right),
+             C(2, probe_outputs=right), C(3, passed=False, tests_passed=1), C(4)]
+    found = clusters(cands)
+    # Two votes each; the behaviour that raises on every probe loses the tie.
+    assert [(c.members, c.weight, c.failures) for c in found] == [((1, 2), 2, 0), ((0,), 2, 2)]
+    order = [c.id for c in ranked(cands, found)]
+    assert order == [1, 2, 0, 4, 3]  # clustered, then passing-but-unprobed, then failing
+    top = ranked(cands, found)[0]
+    assert (top.cluster, top.cluster_size) == (1, 2)
+
+
+def test_disagreements_list_probes_where_top_clusters_differ() -> None:
+    a = C(0, probe_outputs=("v:1", "v:5"), probe_shown=("1", "5"), samples=3)
+    b = C(1, probe_outputs=("v:1", "e:ValueError"), probe_shown=("1", "raises ValueError"))
+    found = clusters([a, b])
+    [d] = disagreements(found, [(0,), (9,)], "f")
+    assert d.call == "f(9)" and d.outputs == ((1, "5"), (2, "raises ValueError"))
+    assert d.assert_line(1) == "assert f(9) == 5" and d.assert_line(2) is None
+
+
+def test_probing_runs_candidates_only_in_the_sandbox_and_respects_timeouts() -> None:
+    spec = "def f(x):\n    '''d'''\nassert f(1) == 2\nassert f(2) == 3\n"
+    sneaky = (
+        "import builtins\nbuiltins.__cs_ran_here__ = True\n"
+        "def f(x):\n    while x not in (1, 2):\n        pass\n    return x + 1\n"
+    )
+    good = "def f(x):\n    return x + 1\n"
+    memo = "def f(x):\n    return {1: 2, 2: 3}[x]\n"
+    scripted = ScriptedResponder([f"```python\n{src}```" for src in (sneaky, good, good, memo)])
+    with FakeLLM(lambda r: "[[0], [7], [-1]]" if "edge-case" in r.user_text else scripted(r)) as fake:
+        start = time.monotonic()
+        run = search(spec, model="openai/gpt-4o-mini", api_base=fake.url, n=4, concurrency=1,
+                     timeout=1.0, cache=False)
+        elapsed = time.monotonic() - start
+    assert run.error is None, run.error
+    assert not hasattr(builtins, "__cs_ran_here__")
+    by_code = {c.code: c for c in run.ranked()}
+    hanging = by_code[sneaky]
+    assert hanging.passed and hanging.probe_outputs is not None and "timeout" in hanging.probe_outputs
+    assert by_code[good].cluster == 1 and by_code[good].cluster_size == 2
+    assert by_code[memo].probe_outputs is not None and by_code[memo].probe_outputs[0] == "e:KeyError"
+    assert run.ranked()[0].code == good
+    assert elapsed < 30
