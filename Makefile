@@ -9,8 +9,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test setup system lint clean
 
+# First the offline synthesizer in the terminal, then the notebook tour in JupyterLab.
 demo: setup
-	$(BIN)/jupyter-codesearch run examples/slugify.py
+	$(BIN)/jupyter-codesearch run examples/initials.py
+	$(BIN)/jupyter lab demo.ipynb --ServerApp.ip=127.0.0.1 $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: setup
 	$(BIN)/python -m pytest

@@ -123,8 +123,8 @@ def from_hints(spec: Spec, count: int = 8) -> list[tuple[Any, ...]]:
             return st.integers(-_BIG_INT, _BIG_INT)
         if h is float:
             return st.floats(-1e6, 1e6, allow_nan=False)
-        if h is str:
-            return st.text(max_size=12)
+        if h is str:  # readable text: these inputs are shown to the user as possible asserts
+            return st.text(alphabet="abcxyzABCXYZ0129 .,-_@!'é", max_size=12)
         if origin in (list, set, frozenset) and args:
             inner = st.lists(bounded(args[0]), max_size=8)
             return inner if origin is list else inner.map(origin)
