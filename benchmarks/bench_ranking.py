@@ -130,7 +130,8 @@ def main() -> None:
     print(f"MBPP train: {len(usable)} usable tasks of {len(results)} "
           f"(pool per task: canonical x3, memorisers x3, wrong x2), {time.monotonic() - t0:.0f} s")
     print(f"top-ranked is a real solution, with clustering:    {with_ok}/{len(usable)} = {with_ok / len(usable):.1%}")
-    print(f"top-ranked is a real solution, without clustering: {without_ok}/{len(usable)} = {without_ok / len(usable):.1%}")
+    print(f"top-ranked is a real solution, without clustering: {without_ok}/{len(usable)} = "
+          f"{without_ok / len(usable):.1%}")
     print(f"target >= 90% with clustering: {'MET' if with_ok / len(usable) >= 0.9 else 'NOT MET'}")
     misses = [r[0] for r in usable if not r[1]]
     if misses:

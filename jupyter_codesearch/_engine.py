@@ -13,7 +13,10 @@ import atexit
 import concurrent.futures
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from .execute._pool import KernelPool
 
 T = TypeVar("T")
 
@@ -22,7 +25,7 @@ __all__ = ["run_sync", "shared_pool", "shutdown"]
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
-_pools: dict[tuple[Any, ...], Any] = {}
+_pools: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
 
 
 def _ensure_loop() -> asyncio.AbstractEventLoop:
@@ -67,25 +70,25 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         raise
 
 
-async def shared_pool(isolation: Any, workers: int) -> Any:
+async def shared_pool(isolation: Any, workers: int) -> KernelPool:
     """The process-wide kernel pool for these settings, started on first use (engine loop only)."""
     from .execute._pool import KernelPool
 
     key = (isolation, workers)
-    starting = _pools.get(key)
+    starting: asyncio.Future[Any] | None = _pools.get(key)
     if starting is None:
         # Store the start-up task itself, so concurrent callers share one pool.
-        pool = KernelPool(isolation, workers)
-        starting = _pools[key] = asyncio.ensure_future(_started(pool))
+        starting = _pools[key] = asyncio.ensure_future(_started(KernelPool(isolation, workers)))
     try:
-        return await asyncio.shield(starting)
+        pool: KernelPool = await asyncio.shield(starting)
+        return pool
     except BaseException:
         if _pools.get(key) is starting and starting.done():
             del _pools[key]  # a failed start is not cached: the next call tries again
         raise
 
 
-async def _started(pool: Any) -> Any:
+async def _started(pool: KernelPool) -> KernelPool:
     await pool.start()
     return pool
 

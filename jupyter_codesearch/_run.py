@@ -20,12 +20,13 @@ from typing import Any
 from . import _engine
 from ._config import SearchConfig, resolve_config
 from ._exceptions import CodeSearchError, ConfigError
-from .execute import Limits, Verdict, detect_isolation
+from .execute import Limits, Verdict
+from .execute._isolation import detect_isolation
 from .generate._examples import examples_from_spec
 from .generate._extract import extract, program_key, program_size
 from .generate._llm import Budget, LLMGenerator, Prompt, Reply, first_prompt, repair_prompt
 from .rank import Cluster, Disagreement, clusters, disagreements, probe_inputs, ranked
-from .rank._probes import edge_case_prompt, from_model_reply, call_arguments
+from .rank._probes import call_arguments, edge_case_prompt, from_model_reply
 from .rank._rank import rank_reason
 from .spec import Spec
 
@@ -150,7 +151,7 @@ class SearchRun:
         self._done = threading.Event()
         self._stop_reason: str | None = None
         self._task: asyncio.Task[None] | None = None
-        self._pending: set[asyncio.Future[Verdict]] = set()
+        self._pending: set[asyncio.Future[Any]] = set()
         self._llm: LLMGenerator | None = None
         self._held: list[Candidate] = []
         self._probe_trees: tuple[Any, ...] = ()
@@ -241,7 +242,7 @@ class SearchRun:
 
     def to_frame(self) -> Any:
         """A pandas DataFrame, one row per candidate, best first; every ranking key a column."""
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped]
 
         rows = []
         for rank, c in enumerate(self.ranked(), 1):
@@ -291,7 +292,8 @@ class SearchRun:
         timer = None
         if cfg.time_limit is not None:
             timer = asyncio.get_running_loop().call_later(
-                cfg.time_limit, lambda: asyncio.ensure_future(self._request_stop(f"time limit of {cfg.time_limit:g} s reached"))
+                cfg.time_limit,
+                lambda: asyncio.ensure_future(self._request_stop(f"time limit of {cfg.time_limit:g} s reached")),
             )
         try:
             with self._lock:
@@ -380,7 +382,7 @@ class SearchRun:
         share = [n // len(shown) + (i < n % len(shown)) for i in range(len(shown))]
         return [
             repair_prompt(self.spec, c.code, failures, k, round_, c.id)
-            for (c, failures), k in zip(shown, share) if k
+            for (c, failures), k in zip(shown, share, strict=True) if k
         ]
 
     async def _run_llm(self, prompts: list[Prompt]) -> None:

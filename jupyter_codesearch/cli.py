@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-cache", dest="cache", action="store_const", const=False, help="do not reuse cached replies")
     r.add_argument("--seed", type=int, help="seed sent with requests (default 0)")
     r.add_argument("--max-cost", dest="max_cost", type=float, metavar="USD", help="stop generating after spending this")
-    r.add_argument("--max-tokens", dest="max_tokens", type=int, metavar="N", help="stop generating after this many tokens")
+    r.add_argument("--max-tokens", dest="max_tokens", type=int, metavar="N",
+                   help="stop generating after this many tokens")
     r.add_argument("--timeout", type=float, metavar="S", help="seconds per candidate (default 2)")
     r.add_argument("--memory", dest="memory_mb", type=int, metavar="MB", help="memory per candidate (default 512)")
     r.add_argument("--workers", type=int, metavar="K", help="verification kernels (default: cores)")
@@ -284,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("jupyter-codesearch: interrupted", file=sys.stderr)
             return 130
         except BrokenPipeError:  # `... | head`: the reader left; so do we, quietly
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stdout must stay open until exit
+            sys.stdout = open(os.devnull, "w")
             return EXIT_OK
         finally:
             for message in dict.fromkeys(str(w.message) for w in caught):

@@ -49,7 +49,8 @@ def test_verify_prints_a_table_and_exits_zero(files: Path) -> None:
 
 
 def test_verify_json_has_one_object_per_candidate_in_input_order(files: Path) -> None:
-    run = cli("verify", "spec.py", "cands.jsonl", "--json", "--timeout", "3", "--memory", "256", "--workers", "1", cwd=files)
+    options = ("--json", "--timeout", "3", "--memory", "256", "--workers", "1")
+    run = cli("verify", "spec.py", "cands.jsonl", *options, cwd=files)
     assert run.returncode == 0, run.stderr
     objs = [json.loads(line) for line in run.stdout.splitlines()]
     assert [o["index"] for o in objs] == [0, 1, 2]

@@ -47,8 +47,9 @@ def test_canonical_solutions_pass_mutants_fail_and_a_plain_run_agrees(loader) ->
     with ThreadPoolExecutor(2) as ex:
         reference = list(ex.map(lambda tp: reference_passes(tp[1]), programs))
     n = len(tasks)
-    canonical_failed = [(t.task_id, v[0].status, v[0].error) for t, v in zip(tasks, verdicts) if not v[0].passed]
-    mutant_passed = [t.task_id for t, v in zip(tasks, verdicts) if v[1].passed]
+    canonical_failed = [(t.task_id, v[0].status, v[0].error) for t, v in zip(tasks, verdicts, strict=True)
+                        if not v[0].passed]
+    mutant_passed = [t.task_id for t, v in zip(tasks, verdicts, strict=True) if v[1].passed]
     assert not canonical_failed, "\n".join(map(str, canonical_failed))
     assert not mutant_passed, mutant_passed
     ours = [v[0].passed for v in verdicts] + [v[1].passed for v in verdicts]

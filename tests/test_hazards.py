@@ -221,7 +221,10 @@ def test_gc_objects_and_frames_hold_no_expected_value() -> None:
         def f(x):
             for obj in gc.get_objects():
                 try:
-                    items = list(obj.values()) if isinstance(obj, dict) else list(obj) if isinstance(obj, (list, tuple)) else [obj]
+                    if isinstance(obj, dict):
+                        items = list(obj.values())
+                    else:
+                        items = list(obj) if isinstance(obj, (list, tuple)) else [obj]
                 except Exception:
                     continue
                 for item in items:

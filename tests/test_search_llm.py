@@ -75,7 +75,8 @@ def test_a_run_turns_replies_into_verified_ranked_candidates(mbpp: MbppResponder
     frame = result.to_frame()
     assert list(frame.columns[:5]) == ["id", "status", "passed", "tests_passed", "tests_total"]
     assert frame.iloc[0]["passed"]
-    assert {"runtime_s", "size", "round", "samples", "tokens", "cost", "model", "cluster", "cluster_size"} <= set(frame.columns)
+    wanted = {"runtime_s", "size", "round", "samples", "tokens", "cost", "model", "cluster", "cluster_size"}
+    assert wanted <= set(frame.columns)
 
 
 def test_an_identical_second_run_makes_no_requests(mbpp: MbppResponder, tmp_path: Path) -> None:

@@ -136,7 +136,10 @@ def test_output_and_runtime_are_reported() -> None:
 
 
 def test_keyword_arguments_and_big_values_cross_the_boundary() -> None:
-    spec = "def f(x, *, scale=1):\n    '''d'''\nassert f(2**100, scale=2) == 2**101\nassert f(b'ab', scale=2) == b'abab'\n"
+    spec = (
+        "def f(x, *, scale=1):\n    '''d'''\n"
+        "assert f(2**100, scale=2) == 2**101\nassert f(b'ab', scale=2) == b'abab'\n"
+    )
     [v] = verify(spec, ["def f(x, *, scale=1):\n    return x * scale\n"])
     assert v.status == "passed", v
 

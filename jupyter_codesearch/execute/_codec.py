@@ -2,7 +2,8 @@
 
 Only these types cross, matched by *exact* type (an ``int`` subclass with a custom ``__eq__`` is
 not an int): None, bool, int, float, complex, str, bytes, and list, tuple, dict, set, frozenset
-of those. ``collections.Counter``, ``defaultdict`` and ``OrderedDict`` arrive as plain dicts. :func:`decode` is what the trusted side runs on bytes a candidate produced, so it
+of those. ``collections.Counter``, ``defaultdict`` and ``OrderedDict`` arrive as plain
+dicts. :func:`decode` is what the trusted side runs on bytes a candidate produced, so it
 builds every value itself and accepts nothing else; whatever a candidate sends, the result is
 plain data or :class:`Unserializable`.
 
@@ -43,33 +44,33 @@ def encode(value: object) -> bytes:
     return json.dumps(to_tree(value), separators=(",", ":"), allow_nan=True).encode()
 
 
-def _enc(v: object, depth: int) -> Any:
+def _enc(v: Any, depth: int) -> Any:
     if depth > _MAX_DEPTH:
         raise Unserializable("value nested too deeply")
     t = type(v)
     if v is None or t is bool or t is str or t is float:
         return v
     if t is int:
-        return v if -_SMALL < v < _SMALL else ["I", format(v, "x")]  # type: ignore[call-overload]
+        return v if -_SMALL < v < _SMALL else ["I", format(v, "x")]
     d = depth + 1
     if t is list:
-        return ["L", *(_enc(x, d) for x in v)]  # type: ignore[attr-defined]
+        return ["L", *(_enc(x, d) for x in v)]
     if t is tuple:
-        return ["T", *(_enc(x, d) for x in v)]  # type: ignore[attr-defined]
+        return ["T", *(_enc(x, d) for x in v)]
     if t is dict or t in _DICTS:
         # The standard library's dict subclasses arrive as plain dicts; their items are read with
         # dict's own method, so a patched subclass cannot change what is sent.
         out: list[Any] = ["D"]
-        for k, x in dict.items(v):  # type: ignore[call-overload]
+        for k, x in dict.items(v):
             out.append(_enc(k, d))
             out.append(_enc(x, d))
         return out
     if t is set or t is frozenset:
-        return ["S" if t is set else "F", *(_enc(x, d) for x in v)]  # type: ignore[attr-defined]
+        return ["S" if t is set else "F", *(_enc(x, d) for x in v)]
     if t is bytes:
-        return ["B", v.decode("latin-1")]  # type: ignore[attr-defined]
+        return ["B", v.decode("latin-1")]
     if t is complex:
-        return ["C", v.real, v.imag]  # type: ignore[attr-defined]
+        return ["C", v.real, v.imag]
     raise Unserializable(f"a value of type {_type_name(v)}, which is not plain data")
 
 
@@ -133,7 +134,9 @@ def canonical(tree: Any) -> str:
             if tag in ("S", "F"):
                 items.sort(key=lambda x: json.dumps(x, sort_keys=True))
             elif tag == "D":
-                pairs = sorted(zip(items[::2], items[1::2]), key=lambda kv: json.dumps(kv[0], sort_keys=True))
+                pairs = sorted(
+                    zip(items[::2], items[1::2], strict=True), key=lambda kv: json.dumps(kv[0], sort_keys=True)
+                )
                 items = [x for kv in pairs for x in kv]
             return [tag, *items]
         return t

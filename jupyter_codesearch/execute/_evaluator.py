@@ -28,7 +28,8 @@ import sys
 import threading
 import time
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._codec import Unserializable, canonical, from_tree, recv_msg, send_msg, to_tree
 from ._sandbox import CONTEXT_MODULE
@@ -181,7 +182,7 @@ class _Zygote:
             info_r, info_w = os.pipe()
             pass_fds.append(info_w)
             prefix = [*prefix[:-1], "--info-fd", str(info_w), prefix[-1]]  # last item is "--"
-        self.errlog = open(os.path.join(cfg["tmp"], f"zygote-{os.getpid()}-{id(self)}.log"), "w+b")  # noqa: SIM115
+        self.errlog = open(os.path.join(cfg["tmp"], f"zygote-{os.getpid()}-{id(self)}.log"), "w+b")
         argv = [*prefix, cfg["python"], "-I", "-c", cfg["zygote_boot"], str(theirs.fileno())]
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.errlog,
@@ -438,17 +439,17 @@ def _pickle(obj: object) -> bytes:
         return pickle.dumps(obj, protocol=4)
     except Exception:
         try:
-            import cloudpickle  # type: ignore[import-not-found]
+            import cloudpickle
         except ImportError:
             raise TypeError("an argument cannot be sent to the sandbox (not plain data, not picklable)") from None
         return cloudpickle.dumps(obj, protocol=4)  # type: ignore[no-any-return]
 
 
 def _copy_back(args: tuple[Any, ...], after: list[Any]) -> None:
-    for old, new in zip(args, after):
+    for old, new in zip(args, after, strict=True):
         if type(old) is list and type(new) is list:
             old[:] = new
-        elif type(old) is dict and type(new) is dict or type(old) is set and type(new) is set:
+        elif (type(old) is dict and type(new) is dict) or (type(old) is set and type(new) is set):
             old.clear()
             old.update(new)
 
@@ -859,4 +860,4 @@ def _alarm(deadline: float) -> Any:
 def _publish(verdict: dict[str, Any]) -> None:
     from IPython.display import publish_display_data
 
-    publish_display_data({MIME: verdict})
+    publish_display_data({MIME: verdict})  # type: ignore[no-untyped-call]

@@ -110,11 +110,11 @@ def _common() -> list[str]:
         "--dir", "/tmp/home", "--dir", "/tmp/work", "--chdir", "/tmp/work",
     ]
     for name in _MERGED_USR:
-        p = Path("/") / name
-        if p.is_symlink():
-            args += ["--symlink", os.readlink(p), str(p)]
-        elif p.is_dir():
-            args += ["--ro-bind", str(p), str(p)]
+        top = Path("/") / name
+        if top.is_symlink():
+            args += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            args += ["--ro-bind", str(top), str(top)]
     for path in _readonly_paths():
         args += ["--ro-bind", path, path]
     return args
@@ -125,9 +125,9 @@ def _readonly_paths() -> tuple[str, ...]:
     """The interpreter, its standard library and packages; /usr; a few files of /etc."""
     paths: set[str] = {"/usr"}
     for name in _ETC:
-        p = Path("/etc") / name
-        if p.exists():
-            paths.add(str(p))
+        etc = Path("/etc") / name
+        if etc.exists():
+            paths.add(str(etc))
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         with_key = sysconfig.get_paths().get(key)

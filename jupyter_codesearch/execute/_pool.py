@@ -20,15 +20,16 @@ import shutil
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .._exceptions import SandboxError
 from ..spec import Spec
 from ._evaluator import MIME
 from ._isolation import Isolation
 from ._ship import REMOTE_PACKAGE, bootstrap
-from ._verdict import Verdict
+from ._verdict import Status, Verdict
 
 __all__ = ["KernelPool", "Limits"]
 
@@ -96,8 +97,8 @@ class _Kernel:
         self.loaded: set[str] = set()
 
     async def start(self) -> None:
-        from jupyter_client import AsyncKernelManager
         from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+        from jupyter_client.manager import AsyncKernelManager
 
         iso = self.pool.isolation
         runtime = self.pool.runtime_dir
@@ -112,7 +113,7 @@ class _Kernel:
             argv.append("--IPKernelApp.parent_handle=1")
         kspec = KernelSpec(argv=argv, display_name="codesearch verifier", language="python")
 
-        class _OneSpec(KernelSpecManager):  # type: ignore[misc]
+        class _OneSpec(KernelSpecManager):
             def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
                 return kspec
 
@@ -362,10 +363,11 @@ class KernelPool:
             in_flight = next((i for i in order if i in pending), None)
             if in_flight is not None:
                 job = pending.pop(in_flight)
-                status = "timeout" if isinstance(e, TimeoutError) else "crashed"
+                status: Status = "timeout" if isinstance(e, TimeoutError) else "crashed"
                 if not job.future.done():
                     if probes is None:
-                        job.future.set_result(Verdict.lost(job.index, status, f"the verification kernel was lost ({e})"))
+                        lost = Verdict.lost(job.index, status, f"the verification kernel was lost ({e})")
+                        job.future.set_result(lost)
                     else:
                         job.future.set_result({"outputs": [status] * len(probes), "shown": [status] * len(probes)})
             try:
@@ -381,9 +383,9 @@ class KernelPool:
                     job.future.cancel()
             raise
         for index in order:  # not reported: back in the queue, in order
-            job = pending.get(index)
-            if job is not None and not job.future.done():
-                self._queue.put(job)
+            unreported = pending.get(index)
+            if unreported is not None and not unreported.future.done():
+                self._queue.put(unreported)
 
 
 def _spec_payload(spec: Spec) -> str:

@@ -37,8 +37,8 @@ def _parse(text: str) -> ast.Module | None:
 
 def _defines(tree: ast.Module, name: str) -> bool:
     return any(
-        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name
-        or isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name)
+        or (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets))
         for node in tree.body
     )
 
@@ -103,7 +103,7 @@ class _StripDocstrings(ast.NodeTransformer):
         self.generic_visit(node)
         return node
 
-    visit_Module = visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _strip  # type: ignore[assignment]
+    visit_Module = visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _strip
 
 
 def program_key(code: str) -> str:

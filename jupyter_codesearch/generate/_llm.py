@@ -253,8 +253,9 @@ class LLMGenerator:
         finally:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
-        if not got and self.failed and self.last_error is not None:  # nothing ever came back
-            raise ModelError(self._explain(self.last_error))
+        last = self.last_error
+        if not got and self.failed and last is not None:  # nothing ever came back
+            raise ModelError(self._explain(last))
         if self.budget.stopped:
             self.notices.append(self.budget.stopped + f"; stopped after {self.budget.requests} requests")
 
@@ -307,7 +308,7 @@ class LLMGenerator:
             return Reply(text, prompt, index, temperature, tokens, cost, False)
         self.failed += 1
         self.last_error = last
-        if _unreachable(last, ex):
+        if last is not None and _unreachable(last, ex):
             raise ModelError(self._explain(last)) from None
         return None
 

@@ -19,7 +19,9 @@ from ._synth import SynthProgress, SynthUnsupported, synthesize
 
 def main() -> None:
     request = json.loads(sys.stdin.readline())
-    examples = [(tuple(from_tree(a)), from_tree(e)) for a, e in request["examples"]]
+    examples: list[tuple[tuple[object, ...], object]] = [
+        (tuple(from_tree(a)), from_tree(e)) for a, e in request["examples"]  # type: ignore[arg-type]
+    ]
     last = [0.0]
 
     def emit(obj: object) -> None:

@@ -62,7 +62,7 @@ def _variants(v: Any) -> list[Any]:
         except TypeError:
             pass
         if items:
-            out += [[x] + items[1:] for x in _variants(items[0])[:3]]
+            out += [[x, *items[1:]] for x in _variants(items[0])[:3]]
         return [t(x) for x in out]
     if t is dict:
         keys = list(v)
@@ -179,7 +179,7 @@ def from_model_reply(text: str, examples: Sequence[tuple[Any, ...]]) -> list[tup
         if not isinstance(item, list) or (arity and len(item) not in arity):
             continue
         if shape is not None:  # JSON has no tuples: follow the examples' types
-            item = [tuple(x) if type(s) is tuple and type(x) is list else x for x, s in zip(item, shape)]
+            item = [tuple(x) if type(s) is tuple and type(x) is list else x for x, s in zip(item, shape, strict=True)]
         out.append(tuple(item))
     return out
 

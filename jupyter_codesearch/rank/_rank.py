@@ -25,7 +25,7 @@ RUNTIME_RESOLUTION_S = 2e-4
 def _runtime(c: Any) -> float:
     if c.runtime_s is None:
         return math.inf
-    return math.floor(c.runtime_s / RUNTIME_RESOLUTION_S) * RUNTIME_RESOLUTION_S
+    return float(math.floor(c.runtime_s / RUNTIME_RESOLUTION_S) * RUNTIME_RESOLUTION_S)
 
 
 def rank_key(c: Any, cluster_order: dict[int, int] | None = None) -> tuple[Any, ...]:

@@ -179,7 +179,7 @@ def _parse(text: str, offset: int) -> Spec:
 
     def segment(node: ast.stmt) -> str:
         # Exact columns, not whole lines: `a = 1; assert f(a)` holds two statements on one line.
-        start: ast.AST = node
+        start: ast.stmt | ast.expr = node
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
             start = node.decorator_list[0]
         first, last = start.lineno, node.end_lineno or node.lineno
