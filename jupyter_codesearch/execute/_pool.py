@@ -126,7 +126,13 @@ class _Kernel:
             connection_file=os.path.join(runtime, f"k{self.number}-{os.getpid()}.json"),
         )
         env = iso.kernel_env(home, runtime)
-        await self.km.start_kernel(env=env, cwd=runtime)
+        try:
+            await self.km.start_kernel(env=env, cwd=runtime)
+        except (OSError, RuntimeError) as e:
+            raise SandboxError(
+                f"could not start a verification kernel with {iso.python}: {e}. Check that this "
+                "interpreter exists and has ipykernel installed."
+            ) from None
         self.kc = self.km.client()
         self.kc.start_channels()
         try:
