@@ -44,7 +44,7 @@ def test_starting_and_stopping_a_pool_leaves_nothing_behind(mode: str) -> None:
     assert started >= 2  # two kernels (and their sandboxes) were really running
     assert any(name.endswith(".json") for name in files)  # connection files existed ...
     assert not os.path.exists(runtime)  # ... and are gone with their directory
-    assert set(glob.glob("/tmp/codesearch-*")) == before_dirs
+    assert set(glob.glob("/tmp/codesearch-*")) - before_dirs == set()
     for _ in range(50):
         if not ours() - before_procs:
             break
@@ -64,7 +64,7 @@ def test_a_pool_that_cannot_start_cleans_up_and_says_why() -> None:
 
     with pytest.raises(SandboxError, match="could not start a verification kernel with /nonexistent/python"):
         run_sync(start(), timeout=180)
-    assert set(glob.glob("/tmp/codesearch-*")) == before
+    assert set(glob.glob("/tmp/codesearch-*")) - before == set()
 
 
 def test_without_bubblewrap_the_user_is_warned_once(monkeypatch: pytest.MonkeyPatch) -> None:
