@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import sys
 import threading
 import time
@@ -506,18 +507,28 @@ class SearchRun:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
         )
         found = 0
+        enough_at = math.inf
         try:
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write((json.dumps(request) + "\n").encode())
             await proc.stdin.drain()
             proc.stdin.close()
             while True:
-                line = await proc.stdout.readline()
+                # Programs come smallest first, each a new behaviour or spelling; once some are
+                # found, stop when nothing new has come for a while rather than at the time limit.
+                wait = enough_at - time.monotonic()
+                if wait <= 0:
+                    break
+                try:
+                    line = await asyncio.wait_for(proc.stdout.readline(), None if wait == math.inf else wait)
+                except TimeoutError:
+                    break
                 if not line:
                     break
                 msg = json.loads(line)
                 if "program" in msg:
                     found += 1
+                    enough_at = time.monotonic() + _SYNTH_QUIET_S
                     await self._add(msg["program"], origin="synth", model=None, round_=1, parent=None)
                 elif "progress" in msg:
                     self._explored = int(msg["progress"].get("explored", 0))
@@ -539,6 +550,10 @@ class SearchRun:
                 "key in the provider's variable (OPENAI_API_KEY, ...)."
             )
         self._notice(f"offline synthesizer skipped: {why}")
+
+
+_SYNTH_QUIET_S = 8.0
+"""Stop the synthesizer after this long without a new program (once it has found one)."""
 
 
 def _visible_failures(c: Candidate) -> list[str]:
