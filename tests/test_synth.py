@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -26,9 +29,7 @@ def _passes(source: str, name: str, examples: Sequence[Example]) -> bool:
     return all(fn(*args) == out for args, out in examples)
 
 
-def _first(
-    examples: Sequence[Example], params: Sequence[str], name: str = "f", limit: float = 10.0
-) -> str:
+def _first(examples: Sequence[Example], params: Sequence[str], name: str = "f", limit: float = 10.0) -> str:
     programs = list(synthesize(examples, params, name, time_limit=limit, max_programs=1))
     assert programs, "no program found"
     return programs[0]
@@ -160,6 +161,31 @@ def test_output_is_deterministic() -> None:
     assert one == two
 
 
+_DETERMINISM_SCRIPT = """
+from jupyter_codesearch.generate._synth import synthesize
+train = [(("a-b c",), "B"), (("cc-dd e",), "DD"), (("x-yy z",), "YY")]
+for p in synthesize(train, ["s"], "f", time_limit=10, max_programs=4):
+    print(p)
+"""
+
+
+def test_output_does_not_depend_on_the_hash_seed() -> None:
+    outs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", _DETERMINISM_SCRIPT],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=True,
+        )
+        outs.append(run.stdout)
+    assert outs[0] == outs[1]
+    assert outs[0].count("def f") == 4
+
+
 def test_parameter_names_do_not_clash_with_comprehension_variables() -> None:
     train = [((["ab", "cd"],), ["AB", "CD"]), ((["x"],), ["X"])]
     src = _first(train, ["x"])
@@ -221,6 +247,12 @@ def test_mixed_types_across_examples_are_unsupported() -> None:
         synthesize([(("a",), "b"), ((1,), "c")], ["s"], "f")
 
 
+@pytest.mark.parametrize(("params", "name"), [(["class"], "f"), (["s"], "def"), (["a", "a"], "f"), (["a b"], "f")])
+def test_unusable_names_are_unsupported(params: list[str], name: str) -> None:
+    with pytest.raises(SynthUnsupported):
+        synthesize([(("x",) * len(params), "y")], params, name)
+
+
 def test_wrong_argument_count_is_unsupported() -> None:
     with pytest.raises(SynthUnsupported, match="takes 2"):
         synthesize([(("a",), "b")], ["s", "t"], "f")
@@ -238,9 +270,7 @@ def test_time_limit_is_honoured() -> None:
 def test_should_stop_is_honoured_promptly() -> None:
     t0 = time.monotonic()
     stop_at = t0 + 0.3
-    out = list(
-        synthesize(_HARD, ["s"], "f", time_limit=30, should_stop=lambda: time.monotonic() > stop_at)
-    )
+    out = list(synthesize(_HARD, ["s"], "f", time_limit=30, should_stop=lambda: time.monotonic() > stop_at))
     assert out == []
     assert time.monotonic() - t0 < 1.0
 

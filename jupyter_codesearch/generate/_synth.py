@@ -23,6 +23,7 @@ exactly what was verified.
 from __future__ import annotations
 
 import copy
+import keyword
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -105,8 +106,7 @@ def _scalar_type(v: object) -> str:
     if isinstance(v, str):
         return STR
     raise SynthUnsupported(
-        f"the synthesizer only models str, int, float, bool and flat lists of them, "
-        f"not {type(v).__name__}"
+        f"the synthesizer only models str, int, float, bool and flat lists of them, not {type(v).__name__}"
     )
 
 
@@ -159,28 +159,23 @@ class _Problem:
     examples: list[tuple[tuple[object, ...], object]]
 
 
-def _prepare(
-    examples: Sequence[tuple[tuple[object, ...], object]], params: Sequence[str], func_name: str
-) -> _Problem:
+def _prepare(examples: Sequence[tuple[tuple[object, ...], object]], params: Sequence[str], func_name: str) -> _Problem:
     if not examples:
         raise SynthUnsupported("no input/output examples to synthesize from")
-    if not func_name.isidentifier():
+    if not func_name.isidentifier() or keyword.iskeyword(func_name):
         raise SynthUnsupported(f"{func_name!r} is not a usable function name")
     for p in params:
-        if not p.isidentifier():
+        if not p.isidentifier() or keyword.iskeyword(p):
             raise SynthUnsupported(f"parameter {p!r} is not a plain name")
+    if len(set(params)) != len(params):
+        raise SynthUnsupported("parameter names repeat")
     exs: list[tuple[tuple[object, ...], object]] = []
     for args, out in examples:
         args = tuple(args)
         if len(args) != len(params):
-            raise SynthUnsupported(
-                f"an example passes {len(args)} arguments but {func_name}() takes {len(params)}"
-            )
+            raise SynthUnsupported(f"an example passes {len(args)} arguments but {func_name}() takes {len(params)}")
         exs.append((args, out))
-    in_types = [
-        _unify([_type_of(a[i]) for a, _ in exs], f"parameter {params[i]!r}")
-        for i in range(len(params))
-    ]
+    in_types = [_unify([_type_of(a[i]) for a, _ in exs], f"parameter {params[i]!r}") for i in range(len(params))]
     out_type = _unify([_type_of(o) for _, o in exs], "the expected output")
     wrap = False
     if out_type.startswith("list"):
@@ -204,7 +199,7 @@ def _common_substrings(strings: Sequence[str], max_len: int = 40) -> list[str]:
     base = min(strings, key=len)
     others = [s for s in strings if s is not base]
     found: set[str] = set()
-    n = len(base)
+    n = min(len(base), 300)  # constants sit in short cells; long texts would cost quadratic time
     for i in range(n):
         for j in range(i + 1, min(n, i + max_len) + 1):
             sub = base[i:j]
@@ -284,9 +279,7 @@ def _int_constants(prob: _Problem) -> list[int]:
 # search set-up
 
 
-def _reachable_ops(
-    ops: Sequence[Op], leaf_types: set[str], out_type: str, extra: set[str]
-) -> list[Op]:
+def _reachable_ops(ops: Sequence[Op], leaf_types: set[str], out_type: str, extra: set[str]) -> list[Op]:
     """Operations that can take part in building an ``out_type`` (or a condition)."""
     if FLOAT not in leaf_types and out_type != FLOAT:
         # floats only when the examples have them: int -> float -> int detours add nothing
@@ -368,8 +361,7 @@ def _build(prob: _Problem, budget: Budget, opts: SynthOptions) -> tuple[Search, 
     )
     # per example: the longest string around, bounding useful indices
     limits = [
-        1 + max((len(vec[i]) for vec, t in typed if t == STR or t.startswith("list")), default=0)
-        for i in range(n)
+        1 + max((len(vec[i]) for vec, t in typed if t == STR or t.startswith("list")), default=0) for i in range(n)
     ]
     guide = Guide(
         prob.target,
@@ -417,7 +409,8 @@ def _build(prob: _Problem, budget: Budget, opts: SynthOptions) -> tuple[Search, 
         if t in LIST_OF and len(idx) >= 2:
             vec = tuple(tuple(prob.inputs[i][e] for i in idx) for e in range(n))
             src = "[" + ", ".join(prob.params[i] for i in idx) + "]"
-            leaves.append(_LeafSpec(LIST_OF[t], Leaf(src), 2, per_example=vec))
+            # weight 3: indexing it with a computed int is a disguised, brittle conditional
+            leaves.append(_LeafSpec(LIST_OF[t], Leaf(src), 3, per_example=vec))
 
     sub_ops = [
         op
@@ -588,7 +581,9 @@ def _search(
                 return
     try:
         for level in range(1, _MAX_LEVEL + 1):
-            for _, cond, yes, no in main.take_pending(level - 1):
+            # conditionals of this weight are all known before the level starts; on a tie they
+            # go first, as a named test reads better than an index trick of the same size
+            for _, cond, yes, no in main.take_pending(level):
                 src = _cond_source(prob, cond, yes, no, names)
                 if accept(src):
                     yield src

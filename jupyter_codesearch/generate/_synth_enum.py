@@ -157,10 +157,43 @@ class Node:
         if value is not NOT_CONST:
             # constants built from constants print folded: ',' + ' ' is ', '
             return literal(value)
+        if self.op.name == "concat":
+            return self._render_concat(names)
         args = self.args
         if self.op.comm and args[0].const_value() is not NOT_CONST:
             args = args[::-1]  # x % 2 == 0 reads better than 0 == x % 2
         return self.op.render([a.render(names) for a in args], names)
+
+    def _render_concat(self, names: Names) -> tuple[str, int]:
+        # a + ',' + ' ' + b prints as a + ', ' + b: flatten the chain, merge adjacent literals
+        parts: list[Node] = []
+
+        def flatten(node: Node) -> None:
+            if not isinstance(node, Leaf) and node.op.name == "concat":
+                if node.const_value() is NOT_CONST:
+                    for a in node.args:
+                        flatten(a)
+                    return
+            parts.append(node)
+
+        flatten(self)
+        merged: list[tuple[str, int]] = []
+        pending = ""
+        has_pending = False
+        for p in parts:
+            v = p.const_value()
+            if isinstance(v, str):
+                pending += v
+                has_pending = True
+                continue
+            if has_pending:
+                merged.append(literal(pending))
+                pending, has_pending = "", False
+            merged.append(p.render(names))
+        if has_pending:
+            merged.append(literal(pending))
+        need = self.op.need[0]
+        return " + ".join(f"({src})" if prec < need else src for src, prec in merged), self.op.prec
 
     def imports(self) -> set[str]:
         """Modules the rendered source needs."""
@@ -319,8 +352,7 @@ class Search:
         out_type: str | None = None,
         guide: Guide | None = None,
         conditionals: bool = False,
-        make_context: Callable[[Node, int, str, Vec, tuple[int, ...]], Context | None]
-        | None = None,
+        make_context: Callable[[Node, int, str, Vec, tuple[int, ...]], Context | None] | None = None,
         context_max_weight: int = 3,
         body_max_weight: int = 5,
     ) -> None:
@@ -342,7 +374,7 @@ class Search:
             self.types.add(op.ret)
         if out_type is not None:
             self.types.add(out_type)
-        for t in self.types:
+        for t in sorted(self.types):  # sorted: str hashing varies between processes
             self.levels[t] = {}
             self.seen[t] = {}
         self.ops = [op for op in ops if all(a in self.types for a in op.args)]
@@ -620,6 +652,8 @@ class Search:
             b_list = lv2.get(w2)
             if not a_list or not b_list:
                 continue
+            if op.const_arg:
+                b_list = [e for e in b_list if e[0].count(e[0][0]) == len(e[0])]
             same = comm and w1 == w2
             for i, (av, an) in enumerate(a_list):
                 bs = b_list[i:] if same else b_list
