@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import functools
 import threading
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from .execute._pool import KernelPool
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
-__all__ = ["run_sync", "shared_pool", "shutdown"]
+__all__ = ["run_sync", "shared_pool", "shutdown", "synchronous"]
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -68,6 +70,17 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     except BaseException:
         fut.cancel()
         raise
+
+
+def synchronous(afunc: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The blocking twin of a coroutine function: runs it on the engine loop and waits."""
+
+    @functools.wraps(afunc)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        return run_sync(afunc(*args, **kwargs))
+
+    wrapper.__name__ = wrapper.__qualname__ = afunc.__name__.removeprefix("a")
+    return wrapper
 
 
 async def shared_pool(isolation: Any, workers: int) -> KernelPool:

@@ -61,17 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--max-cost", dest="max_cost", type=float, metavar="USD", help="stop generating after spending this")
     r.add_argument("--max-tokens", dest="max_tokens", type=int, metavar="N",
                    help="stop generating after this many tokens")
-    r.add_argument("--timeout", type=float, metavar="S", help="seconds per candidate (default 2)")
-    r.add_argument("--memory", dest="memory_mb", type=int, metavar="MB", help="memory per candidate (default 512)")
-    r.add_argument("--workers", type=int, metavar="K", help="verification kernels (default: cores)")
+    _limits(r)
     r.add_argument("--json", action="store_true", help="one JSON object per candidate on stdout, best first")
     return p
 
 
 def _limits(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeout", type=float, default=2.0, metavar="S", help="seconds per candidate (default 2)")
-    p.add_argument("--memory", type=int, default=512, metavar="MB", help="memory per candidate (default 512)")
-    p.add_argument("--workers", type=int, default=None, metavar="K", help="verification kernels (default: cores)")
+    # Unset (None) rather than defaulted here: `run` resolves them with the session/env config.
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds per candidate (default 2)")
+    p.add_argument("--memory", dest="memory_mb", type=int, metavar="MB", help="memory per candidate (default 512)")
+    p.add_argument("--workers", type=int, metavar="K", help="verification kernels (default: cores)")
 
 
 def read_spec(path: str) -> str:
@@ -139,7 +138,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     progress = _Progress(len(sources), sys.stderr)
     try:
         verdicts = verify(
-            spec, sources, timeout=args.timeout, memory_mb=args.memory, workers=args.workers,
+            spec, sources, timeout=2.0 if args.timeout is None else args.timeout,
+            memory_mb=512 if args.memory_mb is None else args.memory_mb, workers=args.workers,
             on_verdict=lambda v: progress(v.passed),
         )
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
-from .._engine import run_sync, shared_pool
+from .._engine import shared_pool, synchronous
 from .._exceptions import ConfigError
 from ..spec import Spec
 from ._isolation import Isolation, SandboxWarning, detect_isolation
@@ -47,23 +47,6 @@ async def averify(
     sandbox: str = "auto",
     on_verdict: Callable[[Verdict], None] | None = None,
 ) -> list[Verdict]:
-    """Async form of :func:`verify`; must run on the engine loop (see ``_engine``)."""
-    spec = Spec.parse(spec) if isinstance(spec, str) else spec
-    limits, n = _check(timeout, memory_mb, workers)
-    pool = await shared_pool(detect_isolation(sandbox), n)
-    return await pool.verify(spec, list(candidates), limits, on_verdict)
-
-
-def verify(
-    spec: Spec | str,
-    candidates: Iterable[str],
-    *,
-    timeout: float = 2.0,
-    memory_mb: int = 512,
-    workers: int | None = None,
-    sandbox: str = "auto",
-    on_verdict: Callable[[Verdict], None] | None = None,
-) -> list[Verdict]:
     """Run each candidate source against ``spec``'s tests; one :class:`Verdict` each, in order.
 
     Candidates run in sandboxed child kernels (bubblewrap where available) and never see the
@@ -72,13 +55,13 @@ def verify(
     kernel pool is started on first use and reused for later calls in this process.
     ``on_verdict`` is called (from the engine thread) as each verdict arrives. ``sandbox`` is
     ``"auto"``, ``"bwrap"`` (required) or ``"none"``.
+
+    ``verify`` blocks until done; ``averify`` is the same as a coroutine for the engine loop.
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
-    _check(timeout, memory_mb, workers)
-    sources = list(candidates)
-    return run_sync(
-        averify(
-            spec, sources, timeout=timeout, memory_mb=memory_mb, workers=workers, sandbox=sandbox,
-            on_verdict=on_verdict,
-        )
-    )
+    limits, n = _check(timeout, memory_mb, workers)
+    pool = await shared_pool(detect_isolation(sandbox), n)
+    return await pool.verify(spec, list(candidates), limits, on_verdict)
+
+
+verify = synchronous(averify)

@@ -77,7 +77,7 @@ class _Channel:
         self.output_bytes = 0
         self.eof = False
         self.out_eof = False
-        self.chunk_time = self.arrived = time.perf_counter()
+        self.created = self.chunk_time = self.arrived = time.perf_counter()
         self.poller = select.poll()
         self.poller.register(self.sock.fileno(), select.POLLIN)
         self.poller.register(out_fd, select.POLLIN)
@@ -344,6 +344,7 @@ class _Run:
 
     def __init__(self, chan: _Channel, deadline: float, name: str, plan: list[Any]) -> None:
         self.chan = chan
+        self.started = chan.created
         self.deadline = deadline
         self.name = name
         self.plan = list(plan)
@@ -395,8 +396,14 @@ class _Run:
             raise
 
     def prefetch(self) -> None:
-        """Read the answers to the planned calls as they arrive, timing each on arrival."""
-        previous = self.chan.arrived
+        """Read the answers to the planned calls as they arrive.
+
+        Answers computed ahead arrive together, so arrival times cannot time them one by one.
+        The candidate's own figure is used instead, capped so that the time it claims never
+        exceeds what passed here since it was started (it may claim less: a candidate can look
+        faster than it is, never slower, and never pass a test it fails).
+        """
+        claimed = 0.0
         for _ in self.plan:
             try:
                 reply = self.chan.recv(self.deadline)
@@ -406,8 +413,11 @@ class _Run:
             if reply is None:
                 self.after_answers = _Abort("crashed", "")
                 return
-            self.answers.append((reply, self.chan.arrived - previous))
-            previous = self.chan.arrived
+            t = reply.get("t")
+            t = float(t) if isinstance(t, (int, float)) and t == t and t > 0 else 0.0
+            t = min(t, max(0.0, self.chan.arrived - self.started - claimed))
+            claimed += t
+            self.answers.append((reply, t))
 
     def _answer(self, reply: dict[str, Any], args: tuple[Any, ...], record: dict[str, Any]) -> Any:
         if "value" in reply:

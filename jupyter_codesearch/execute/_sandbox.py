@@ -225,16 +225,19 @@ def _call(fn: Any, msg: dict[str, Any]) -> dict[str, Any]:
     else:
         args, kwargs = from_tree(msg["args"]), from_tree(msg["kwargs"])
         sent = msg["args"]
-    # No timing here: a candidate could fake it. The trusted side times each call itself.
+    # The trusted side times live calls itself; for calls answered up front it can only bound
+    # this figure by what it observed (see _evaluator._Run.prefetch).
+    start = time.perf_counter()
     try:
         result = fn(*args, **kwargs)
     except BaseException as e:
-        return _describe(e)
+        return {**_describe(e), "t": time.perf_counter() - start}
+    elapsed = time.perf_counter() - start
     try:
         value = to_tree(result)
     except Unserializable as e:
-        return {"unserializable": str(e)}
-    reply: dict[str, Any] = {"value": value}
+        return {"unserializable": str(e), "t": elapsed}
+    reply: dict[str, Any] = {"value": value, "t": elapsed}
     if sent is not None:
         try:
             after = to_tree(args)
