@@ -27,6 +27,7 @@ import pytest
 
 from tests.browser_support import (
     REPO_ROOT,
+    SCREENSHOT_DIR,
     BrowserSession,
     BrowserTestSetupError,
     LabPage,
@@ -231,6 +232,12 @@ def measure(lab: LabPage, button: str, done: str, watch: str = ".cs-page-text") 
     return None if ms is None else float(ms)
 
 
+def widget_screenshot(lab: LabPage, name: str) -> None:
+    """A PNG of the widget alone (the page screenshots show it in context)."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    lab.page.locator(".cs-view").first.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"))
+
+
 def cell_messages(lab: LabPage, index: int) -> dict[str, Any]:
     """What the output area of cell ``index`` shows: message boxes, stderr, tracebacks."""
     return dict(lab.eval_in_panel(
@@ -264,6 +271,7 @@ def test_insert_below_puts_the_top_candidates_code_in_a_new_cell_that_works(lab:
     assert top_row.split()[0] == "1" and " passed " in top_row, top_row
     top_id = int(top_row.split()[1].lstrip("#"))
     lab.screenshot("notebook-search-done")
+    widget_screenshot(lab, "notebook-widget")
 
     rows.nth(0).click()
     lab.page.locator(".cs-view .cs-insert").click()
@@ -338,6 +346,27 @@ def test_a_300_candidate_llm_run_shows_live_progress_and_flips_pages_in_under_a_
     after_ms = [ms for ms in after if ms is not None]
     assert len(after_ms) == 3 and sort_ms is not None
     lab.screenshot("notebook-300-done")
+
+    # The least successful candidates first (tests column, clicked twice), then a wrong one.
+    page = lab.page
+    for _ in range(2):
+        measure(lab, ".cs-head-tests", "true", watch=".cs-head-tests")
+    wrong = page.locator(".cs-view .cs-row", has_text=" failed ")
+    for n in range(2, 21):  # wrong answers (got vs expected) follow the ones that raise
+        if wrong.count():
+            break
+        measure(lab, ".cs-next", f"label.startsWith('page {n} /')")
+    wrong.first.click()
+    page.locator(".cs-view .cs-tabs .lm-TabBar-tab").nth(1).click()
+    tests_view = page.locator(".cs-view .cs-tests-view")
+    tests_view.wait_for(state="visible")
+    page.wait_for_function("() => document.querySelector('.cs-view .cs-tests-view').textContent.includes('got')")
+    shown = tests_view.inner_text()
+    assert "expected" in shown and "hidden" in shown, shown
+    widget_screenshot(lab, "notebook-widget-failing-tests")
+    page.locator(".cs-view .cs-tabs .lm-TabBar-tab").nth(2).click()
+    page.locator(".cs-view .cs-diff").wait_for(state="visible")
+    widget_screenshot(lab, "notebook-widget-diff")
 
     counts = json.loads(LabPage.output_text(lab.run_cell("count")).strip().splitlines()[-1])
     assert counts["view"] <= 200 and counts["kernel"] <= 200, counts
