@@ -299,3 +299,12 @@ def test_huge_values_do_not_blow_up() -> None:
     src = _first(train, ["n", "s"], limit=5)
     assert time.monotonic() - t0 < 5.5
     assert _passes(src, "f", [((1, "q"), "qqq")])
+
+
+def test_time_limit_holds_on_big_inputs() -> None:
+    # every op is a pass over ~200 kB here, and replace/join could grow it quadratically
+    big = "lorem ipsum dolor sit amet, " * 8000
+    train = [((big + "A",), "q1"), ((big + "B",), "zz"), ((big[:1000],), "k")]
+    t0 = time.monotonic()
+    list(synthesize(train, ["s"], "f", time_limit=0.5))
+    assert time.monotonic() - t0 < 2.0

@@ -194,8 +194,8 @@ def _prepare(examples: Sequence[tuple[tuple[object, ...], object]], params: Sequ
 
 def _common_substrings(strings: Sequence[str], max_len: int = 40) -> list[str]:
     """Maximal substrings present in every string, longest first."""
-    if len(strings) < 2:
-        return []
+    if len(strings) < 2 or max(map(len, strings)) > 2000:
+        return []  # literals are mined from cell-sized values; big texts would cost seconds
     base = min(strings, key=len)
     others = [s for s in strings if s is not base]
     found: set[str] = set()
@@ -255,8 +255,12 @@ def _string_constants(prob: _Problem, opts: SynthOptions) -> list[str]:
                 mined = [
                     s
                     for s in _common_substrings(vec, 6)
-                    # a multi-character delimiter every input shares, like ' Inc' or '= '
-                    if 2 <= len(s) <= 6 and _has_punct(s) and not any(c.isdigit() for c in s)
+                    # a multi-character delimiter every input shares, like ' Inc' or '= ';
+                    # short mixes like 's ' (from 'is a' and 'names look') are coincidences
+                    if 2 <= len(s) <= 6
+                    and _has_punct(s)
+                    and not any(c.isdigit() for c in s)
+                    and (len(s) >= 4 or 2 * sum(not c.isalnum() for c in s) > len(s))
                 ]
                 consts.extend(mined[:4])
     return list(dict.fromkeys(consts))
@@ -353,7 +357,9 @@ def _build(prob: _Problem, budget: Budget, opts: SynthOptions) -> tuple[Search, 
     # keep memory near _MEMORY_BYTES: a stored value costs about a tuple of n strings plus
     # bookkeeping
     avg = sum(all_strs) / len(all_strs) if all_strs else 8.0
-    budget.max_stored = max(100_000, int(_MEMORY_BYTES / (200 + n * (60 + avg))))
+    budget.max_stored = max(2_000, int(_MEMORY_BYTES / (200 + n * (60 + avg))))
+    # one candidate costs about one pass over the example strings: keep clock checks ~10 ms apart
+    budget.check_every = max(10, min(2000, 200_000 // (1 + sum(all_strs))))
     caps = Caps(
         str_len=2 * longest + 20,
         list_len=longest + 20,

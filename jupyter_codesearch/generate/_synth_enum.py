@@ -78,6 +78,7 @@ class Budget:
         self.should_stop = should_stop
         self.on_progress = on_progress
         self.explored = 0
+        self.check_every = 2000  # candidates between clock checks; fewer when values are big
         self.stored = 0  # values kept, across all searches: the memory budget
         self.max_stored = max_stored
         self.size = 0
@@ -93,7 +94,7 @@ class Budget:
 
     def check(self) -> None:
         """Raise :class:`Stop` if the time is up or the caller wants to stop."""
-        self._next_check = self.explored + 2000
+        self._next_check = self.explored + self.check_every
         now = time.monotonic()
         if self.should_stop is not None and self.should_stop():
             self.user_stopped = True
@@ -695,6 +696,7 @@ class Search:
                     continue
                 for av, an in a_list:
                     for bv, bn in b_list:
+                        tick(1)  # the containment test alone can be slow on big strings
                         if needs_sub and ("" in bv or not any(map(_contains, av, bv))):
                             continue
                         for cv, cn in c_list:
@@ -709,4 +711,3 @@ class Search:
                             if add(rt, r, Node(op, (an, bn, cn)), level):
                                 yield Node(op, (an, bn, cn))
                         tick(len(c_list))
-                    tick(1)

@@ -184,6 +184,8 @@ def _collapse(s: str) -> str:
 
 
 def _join(sep: str, items: tuple[str, ...]) -> str:
+    if len(sep) * len(items) > max(_MAX_STR, sum(map(len, items))):
+        raise ValueError("join too large")
     return sep.join(items)
 
 
@@ -213,6 +215,23 @@ def _sorted(seq: tuple[object, ...]) -> tuple[object, ...]:
 
 def _nonempty(seq: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(filter(None, seq))
+
+
+def _first_containing(items: tuple[str, ...], sub: str) -> str:
+    # never let StopIteration out of an element function: inside map() it would silently end
+    # the vector early
+    if sub:
+        for x in items:
+            if sub in x:
+                return x
+    raise ValueError("no item contains it")
+
+
+def _replace(s: str, old: str, new: str) -> str:
+    # replacing every space of a long text by that text is quadratic: refuse big growth up front
+    if len(new) > len(old) and s.count(old) * (len(new) - len(old)) > max(_MAX_STR, len(s)):
+        raise ValueError("replacement too large")
+    return s.replace(old, new)
 
 
 def _replace1(s: str, old: str, new: str) -> str:
@@ -288,7 +307,7 @@ def _ops() -> list[Op]:
         "''.join({c} for {c} in {0} if not {c}.isdigit())",
         need=(A,),
     )
-    add("replace", (S, S, S), S, str.replace, "{0}.replace({1}, {2})", need=(A,))
+    add("replace", (S, S, S), S, _replace, "{0}.replace({1}, {2})", need=(A,))
     add("replace1", (S, S, S), S, _replace1, "{0}.replace({1}, {2}, 1)", need=(A,))
     add("mid", (S, I, I), S, _mid, "{0}[{1}:{2}]", need=(A,))
     # a character set is a literal in any sensible program; a computed one only fits by accident
@@ -298,6 +317,15 @@ def _ops() -> list[Op]:
     add("str_int", (I,), S, str, "str({0})")
     add("join", (S, LSTR), S, _join, "{0}.join({1})", need=(A,))
     add("index_ls", (LSTR, I), S, _index, "{0}[{1}]", need=(A,))
+    # "the word that contains '@'": FlashFill's select-by-content, as a filtered comprehension
+    add(
+        "first_containing",
+        (LSTR, S),
+        S,
+        _first_containing,
+        "[{x} for {x} in {0} if {1} in {x}][0]",
+        need=(PREC_COND + 1, PREC_CMP + 1),
+    )
 
     # -- integers ------------------------------------------------------------------------------
     add("len_s", (S,), I, len, "len({0})")
