@@ -156,6 +156,7 @@ class SearchRun:
         self._llm: LLMGenerator | None = None
         self._held: list[Candidate] = []
         self._probe_trees: tuple[Any, ...] = ()
+        self._pool_task: asyncio.Future[Any] | None = None
         self._probes_ready: asyncio.Future[tuple[Any, ...]] | None = None
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
@@ -299,6 +300,10 @@ class SearchRun:
         try:
             with self._lock:
                 self._state = "running"
+            if cfg.effective_generator == "synth":
+                examples, why_not = examples_from_spec(self.spec)
+                if not examples:  # fail before starting kernels that would have nothing to do
+                    self._synth_cannot(why_not or "no examples", required=True)
             self._pool_task = asyncio.ensure_future(
                 _engine.shared_pool(detect_isolation(cfg.sandbox), cfg.workers or _cores())
             )
@@ -326,6 +331,9 @@ class SearchRun:
     def _finish(self, state: str) -> None:
         for fut in list(self._pending):
             fut.cancel()
+        pool = self._pool_task
+        if pool is not None and pool.done() and not pool.cancelled():
+            pool.exception()  # a start-up failure nobody awaited is still reported, via self.error
         if self._stop_reason and state == "stopped":
             self._notice(self._stop_reason)
         if self._llm is not None:
@@ -433,6 +441,7 @@ class SearchRun:
                 self._held.append(cand)
 
     async def _verify(self, cand: Candidate) -> None:
+        assert self._pool_task is not None
         pool = await self._pool_task
         fut = pool.submit(self.spec, cand.id, cand.code, Limits(self.config.timeout, self.config.memory_mb))
         self._pending.add(fut)
@@ -478,6 +487,7 @@ class SearchRun:
         probes = await self._probes_ready
         if not probes:
             return
+        assert self._pool_task is not None
         pool = await self._pool_task
         result = await pool.submit_probes(
             self.spec, cand.id, cand.code, probes, Limits(self.config.timeout, self.config.memory_mb)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .._exceptions import ConfigError
 
-__all__ = ["ENV_ALLOWLIST", "Isolation", "SandboxWarning", "detect_isolation"]
+__all__ = ["ENV_ALLOWLIST", "Isolation", "SandboxWarning", "detect_isolation", "visible_paths"]
 
 ENV_ALLOWLIST = ("LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ", "TERM")
 """Variables copied from the caller's environment; everything else is dropped."""
@@ -96,6 +96,15 @@ class Isolation:
         if not self.sandboxed:
             return []
         return [_bwrap(), *_common(), "--as-pid-1", "--disable-userns", "--"]
+
+
+def visible_paths() -> tuple[str, ...]:
+    """Host directories the sandboxes mount read-only (besides a few files of /etc).
+
+    A module imported from anywhere else (the notebook's folder, an editable install of the
+    user's project) cannot be imported inside the sandbox.
+    """
+    return tuple(os.path.realpath(p) for p in _readonly_paths() if not p.startswith("/etc/"))
 
 
 def _common() -> list[str]:

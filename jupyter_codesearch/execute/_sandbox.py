@@ -290,6 +290,8 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
     now (``wait``). Without the namespace, sweep until nothing is left under us.
     """
     if in_own_pidns:
+        if wait:  # it died on its own (or is dying): let it finish, so its own cause shows
+            _collect(pid, grace=0.25)
         _kill(-1)  # from PID 1: every other process in the sandbox, and only those
         if wait:
             _collect(pid)
@@ -308,11 +310,21 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
     return _statuses.pop(pid, None)
 
 
-def _collect(pid: int | None) -> None:
-    """Reap zombies without blocking; with ``pid``, wait for that one first."""
+def _collect(pid: int | None, grace: float | None = None) -> None:
+    """Reap zombies without blocking; with ``pid``, wait for that one first (at most ``grace``
+    seconds when given: it may still be running)."""
     try:
-        if pid is not None:
-            _statuses[pid] = os.waitpid(pid, 0)[1]
+        if pid is not None and pid not in _statuses:
+            if grace is None:
+                _statuses[pid] = os.waitpid(pid, 0)[1]
+            else:
+                end = time.monotonic() + grace
+                while time.monotonic() < end:
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                    if done:
+                        _statuses[pid] = status
+                        break
+                    time.sleep(0.002)
         while True:
             child, status = os.waitpid(-1, os.WNOHANG)
             if child == 0:

@@ -185,11 +185,9 @@ def _module_root(node: ast.Import | ast.ImportFrom) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def _installed_roots() -> tuple[str, ...]:
     """Where the Python installation lives: what the verification kernels can import from."""
-    import sysconfig
+    from ..execute._isolation import visible_paths
 
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "/usr"}
-    roots |= {v for k, v in sysconfig.get_paths().items() if k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    return tuple(sorted({os.path.realpath(r) for r in roots if r}))
+    return visible_paths()
 
 
 def _where_from(root: str) -> str | None:
