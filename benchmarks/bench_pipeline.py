@@ -70,7 +70,6 @@ def main() -> None:
     args = ap.parse_args()
     verify_s = args.verify_ms / 1000
     from jupyter_codesearch import verify
-
     from jupyter_codesearch.generate._llm import import_litellm
 
     # One-time costs, not timed: the kernel pool's start-up and litellm's import (seconds).
