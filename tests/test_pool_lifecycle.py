@@ -11,8 +11,7 @@ import pytest
 
 from jupyter_codesearch import Spec
 from jupyter_codesearch._engine import run_sync
-from jupyter_codesearch.execute import KernelPool, Limits, SandboxWarning, detect_isolation
-from jupyter_codesearch.execute import _isolation
+from jupyter_codesearch.execute import KernelPool, Limits, SandboxWarning, _isolation, detect_isolation
 from tests.support.procs import descendants, wait_no_strays
 
 SPEC = Spec.parse("def f(x):\n    '''d'''\nassert f(1) == 2\n")
@@ -21,7 +20,8 @@ GOOD = "def f(x):\n    return x + 1\n"
 
 def ours() -> set[int]:
     """Processes of a pool: bwrap, kernels, zygotes (not the shared pool of other tests)."""
-    return {pid for pid, _, cmd in descendants() if "ipykernel_launcher" in cmd or "zygote_main" in cmd or "bwrap" in cmd}
+    marks = ("ipykernel_launcher", "zygote_main", "bwrap")
+    return {pid for pid, _, cmd in descendants() if any(mark in cmd for mark in marks)}
 
 
 @pytest.mark.parametrize("mode", ["bwrap", "none"])
