@@ -235,3 +235,31 @@ def test_cli_run_with_a_broken_provider_prints_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 3
     errors = [line for line in proc.stderr.splitlines() if "cannot be used" in line]
     assert len(errors) == 1 and "Traceback" not in proc.stderr
+
+
+def test_stop_ends_a_run_promptly_and_keeps_what_was_verified(tmp_path: Path) -> None:
+    import time
+
+    with FakeLLM(ScriptedResponder([GOOD, WRONG]), latency=lambda r: 0.05 if r.index < 2 else 30) as fake:
+        run_ = search(ADD, model=MODEL, api_base=fake.url, n=10, concurrency=10, cache=False, cluster=False,
+                      wait=False)
+        deadline = time.monotonic() + 60
+        while run_.progress.verified < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        start = time.monotonic()
+        run_.stop()
+        run_.wait(30)
+        stopped_in = time.monotonic() - start
+    assert run_.done and run_.progress.state == "stopped"
+    assert stopped_in < 5
+    assert run_.best is not None and run_.progress.verified == 2
+    assert "stopped by the user" in run_.notices
+
+
+def test_the_time_limit_stops_the_run_and_says_so(tmp_path: Path) -> None:
+    with FakeLLM(ScriptedResponder([GOOD]), latency=lambda r: 0.05 if r.index == 0 else 30) as fake:
+        result = run(fake, ADD, tmp_path, n=4, concurrency=4, cache=False, time_limit=3)
+    assert result.progress.state == "stopped"
+    assert result.progress.elapsed < 15
+    assert result.best is not None
+    assert any("time limit of 3 s reached" in n for n in result.notices)
