@@ -180,3 +180,34 @@ def test_session_preamble_and_used_objects_reach_tests_and_candidates() -> None:
     [v] = verify(spec, [good])
     assert v.status == "passed", v.error
     assert spec.key != Spec.parse(spec.text).key
+
+
+def test_concurrent_verifications_of_one_spec_keep_their_own_verdicts() -> None:
+    import threading
+
+    results: dict[str, set[str]] = {}
+
+    def run(label: str, source: str) -> None:
+        results[label] = {v.status for v in verify(ADD, [source] * 20)}
+
+    threads = [
+        threading.Thread(target=run, args=("good", "def add(a, b):\n    return a + b\n")),
+        threading.Thread(target=run, args=("bad", "def add(a, b):\n    return 0\n")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert results == {"good": {"passed"}, "bad": {"failed"}}
+
+
+def test_stop_iteration_from_the_candidate_cannot_end_a_tests_own_loop() -> None:
+    spec = "def is_prime(n):\n    '''d'''\nassert all(map(is_prime, [2, 3, 5]))\nassert not any(map(is_prime, [4, 6]))\n"
+    [v] = verify(spec, ["def is_prime(n):\n    raise StopIteration\n"])
+    assert not v.passed and v.status == "error"
+
+
+def test_text_a_candidate_sends_is_made_safe_to_report() -> None:
+    sources = ["def add(a, b):\n    return a + b\n", "def add(a, b):\n    raise ValueError('\\ud800')\n"] * 2
+    verdicts = verify(ADD, sources)
+    assert [v.status for v in verdicts] == ["passed", "error"] * 2

@@ -53,12 +53,23 @@ class _CandidateRaised(Exception):
     """Marks an exception re-raised from the candidate (vs. one raised by the test itself)."""
 
 
+def _text(value: object, keep: int) -> str:
+    """Text that came from a candidate, made safe to send: bounded, and valid UTF-8 (a lone
+    surrogate would make the kernel fail to encode the whole message)."""
+    try:
+        text = str(value)
+    except Exception:
+        text = "<unprintable>"
+    return text[:keep].encode("utf-8", "replace").decode("utf-8")
+
+
 def _short(value: object, keep: int = _REPR_KEEP) -> str:
     try:
         text = repr(value)
     except Exception as e:  # a user's expected value with a broken __repr__
         text = f"<repr failed: {type(e).__name__}>"
-    return text if len(text) <= keep else text[: keep - 1] + "…"
+    text = text if len(text) <= keep else text[: keep - 1] + "…"
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 # -- talking to one candidate process -------------------------------------------------------------
@@ -431,10 +442,10 @@ class _Run:
             record["got"] = _short(value, 120)
             return value
         if "unserializable" in reply:
-            raise _Abort("unserializable", f"returned {str(reply['unserializable'])[:200]}")
-        kind = str(reply.get("raised") or reply.get("exit") or "Exception")[:100]
-        message = str(reply.get("message", ""))[:500]
-        where = str(reply.get("where", ""))[:50]
+            raise _Abort("unserializable", f"returned {_text(reply['unserializable'], 200)}")
+        kind = _text(reply.get("raised") or reply.get("exit") or "Exception", 100)
+        message = _text(reply.get("message", ""), 500)
+        where = _text(reply.get("where", ""), 50)
         text = f"{kind}: {message}" if message else kind
         record["raised"] = text if len(text) <= 200 else text[:199] + "…"
         if "exit" in reply:
@@ -467,6 +478,10 @@ def _copy_back(args: tuple[Any, ...], after: list[Any]) -> None:
 def _rebuild(kind: str, message: str, where: str) -> BaseException:
     """The trusted side's own exception standing for the one the candidate raised."""
     base = getattr(builtins, kind, None)
+    if kind in ("StopIteration", "StopAsyncIteration"):
+        # As PEP 479 does for generators: raised for real, it would silently end the test's
+        # own iteration (`all(map(f, xs))` over nothing is True) -- a false pass.
+        base = RuntimeError
     if not (isinstance(base, type) and issubclass(base, Exception)):
         base = _CONTEXT_EXC.get(kind)
     if not (isinstance(base, type) and issubclass(base, Exception)):
@@ -559,7 +574,7 @@ class Evaluator:
                  "plan": plan}, 10
             )
             if reply.get("op") == "invalid":
-                return "invalid", str(reply.get("error"))[:500]
+                return "invalid", _text(reply.get("error"), 500)
             return int(reply["pid"]), _Channel(fds[0], fds[1]), deadline
         except (ZygoteLost, OSError, KeyError, ValueError) as e:
             zygote.kill()
@@ -665,17 +680,17 @@ class Evaluator:
             run.abort = run.abort or _Abort("crashed", "")
             return
         if "invalid" in first:
-            verdict["status"], verdict["error"] = "invalid", str(first["invalid"])[:500]
+            verdict["status"], verdict["error"] = "invalid", _text(first["invalid"], 500)
             return
         if "exit" in first:
-            run.abort = _Abort("crashed", f"raised {str(first['exit'])[:100]} while being defined")
+            run.abort = _Abort("crashed", f"raised {_text(first['exit'], 100)} while being defined")
             return
         if "raised" in first:
-            kind = str(first["raised"])[:100]
+            kind = _text(first["raised"], 100)
             if kind == "MemoryError":
                 run.abort = _Abort("memory", "ran out of memory while being defined")
                 return
-            msg = str(first.get("message", ""))[:500]
+            msg = _text(first.get("message", ""), 500)
             verdict["status"] = "error"
             verdict["error"] = (f"raised {kind}: {msg}" if msg else f"raised {kind}") + " while being defined"
             return
@@ -704,7 +719,7 @@ class Evaluator:
                         try:
                             exec(code, ns)
                         except Exception as e:
-                            broken_setup = f"setup at line {line} raised {type(e).__name__}: {str(e)[:200]}"
+                            broken_setup = f"setup at line {line} raised {type(e).__name__}: {_text(e, 200)}"
                             raised_by_candidate |= isinstance(e, _CandidateRaised)
                     continue
                 result = _test_result(src, line, hidden)
@@ -812,7 +827,7 @@ def _behaviour(reply: dict[str, Any]) -> tuple[str, str]:
         return "v:" + canonical(reply["value"]), _short(value, 120)
     if "unserializable" in reply:
         return "unserializable", "unserializable"
-    kind = str(reply.get("raised") or reply.get("exit") or "Exception")[:100]
+    kind = _text(reply.get("raised") or reply.get("exit") or "Exception", 100)
     return "e:" + kind, f"raises {kind}"
 
 
@@ -870,4 +885,9 @@ def _alarm(deadline: float) -> Any:
 def _publish(verdict: dict[str, Any]) -> None:
     from IPython.display import publish_display_data
 
-    publish_display_data({MIME: verdict})  # type: ignore[no-untyped-call]
+    try:
+        publish_display_data({MIME: verdict})  # type: ignore[no-untyped-call]
+    except (UnicodeError, ValueError):
+        # Some text we missed cannot be encoded: send it mangled rather than lose every verdict.
+        clean = json.loads(json.dumps(verdict, ensure_ascii=False).encode("utf-8", "replace"))
+        publish_display_data({MIME: clean})  # type: ignore[no-untyped-call]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import queue
@@ -21,7 +22,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._exceptions import SandboxError
@@ -34,6 +35,7 @@ from ._verdict import Status, Verdict
 __all__ = ["KernelPool", "Limits"]
 
 _BATCH = 16
+_UIDS = itertools.count()
 _START_TIMEOUT = 120.0
 
 
@@ -58,6 +60,8 @@ class _Job:
     limits: Limits
     future: asyncio.Future[Any]
     probes: tuple[Any, ...] | None = None
+    uid: int = field(default_factory=lambda: next(_UIDS))
+    """Pool-wide job number: callers number their candidates from 0 each, so theirs can clash."""
     """Probe inputs (argument trees): run the candidate on them instead of the tests."""
 
     def batch_key(self) -> tuple[object, ...]:
@@ -328,13 +332,24 @@ class KernelPool:
         while True:
             batch = await self._queue.take()
             batch = [j for j in batch if not j.future.done()]  # cancelled while queued
-            if batch:
+            if not batch:
+                continue
+            try:
+                if kernel.kc is None:  # a restart failed earlier: try again before giving up
+                    await kernel.start()
                 await self._run(kernel, batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # never let a worker die with jobs waiting on it
+                error = e if isinstance(e, SandboxError) else SandboxError(f"verification failed: {e}")
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(error)
 
     async def _run(self, kernel: _Kernel, batch: list[_Job]) -> None:
         spec, limits = batch[0].spec, batch[0].limits
-        pending = {job.index: job for job in batch}
-        order = [job.index for job in batch]
+        pending = {job.uid: job for job in batch}
+        order = [job.uid for job in batch]
 
         probes = batch[0].probes
 
@@ -342,7 +357,7 @@ class KernelPool:
             job = pending.pop(int(report["index"]), None)
             if job is not None and not job.future.done():
                 if probes is None:
-                    job.future.set_result(Verdict.from_report(report))
+                    job.future.set_result(replace(Verdict.from_report(report), index=job.index))
                 else:
                     job.future.set_result({"outputs": report["outputs"], "shown": report["shown"]})
 
@@ -352,7 +367,7 @@ class KernelPool:
                 kernel.loaded.add(spec.key)
             payload = json.dumps({
                 "key": spec.key,
-                "candidates": [[j.index, j.source] for j in batch],
+                "candidates": [[j.uid, j.source] for j in batch],
                 "limits": limits.to_payload(),
                 **({"probes": list(probes)} if probes is not None else {}),
             })
