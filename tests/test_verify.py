@@ -202,7 +202,10 @@ def test_concurrent_verifications_of_one_spec_keep_their_own_verdicts() -> None:
 
 
 def test_stop_iteration_from_the_candidate_cannot_end_a_tests_own_loop() -> None:
-    spec = "def is_prime(n):\n    '''d'''\nassert all(map(is_prime, [2, 3, 5]))\nassert not any(map(is_prime, [4, 6]))\n"
+    spec = (
+        "def is_prime(n):\n    '''d'''\n"
+        "assert all(map(is_prime, [2, 3, 5]))\nassert not any(map(is_prime, [4, 6]))\n"
+    )
     [v] = verify(spec, ["def is_prime(n):\n    raise StopIteration\n"])
     assert not v.passed and v.status == "error"
 
