@@ -14,13 +14,17 @@ Context managers (each cleans up after itself, also on failure):
 ``window.jupyterapp`` is the application) and offers notebook-level helpers that read and drive
 the notebook *model*, which is much less flaky than scraping the DOM.
 
-No pytest fixtures live here (tests/conftest.py is owned elsewhere); tests wrap these context
-managers in fixtures themselves.
+For fixtures, :func:`serve`, :func:`browse` and :func:`lab_page` hold what every browser test
+module needs (a setup problem -- no Chromium, no Playwright, a server that does not start -- is
+a failure with instructions, never a skip); each module declares its fixtures in two lines
+with them, so the notebooks it serves stay its own. :func:`open_with_extension` opens a
+notebook and fails clearly when the extension is not active.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -37,6 +41,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT_DIR = REPO_ROOT / "artifacts" / "screenshots"
@@ -60,6 +66,7 @@ INSTALL_CHROMIUM_HINT = (
 
 SERVER_START_TIMEOUT = 90.0
 KERNEL_TIMEOUT = 60.0
+PLUGIN_ID = "jupyter-codesearch:plugin"
 
 
 class BrowserTestSetupError(RuntimeError):
@@ -434,3 +441,53 @@ class LabPage:
         path = SCREENSHOT_DIR / f"{name}.png"
         self.page.screenshot(path=str(path))
         return path
+
+
+# --------------------------------------------------------------------------- fixture bodies
+
+
+def serve(files: dict[str, Any]) -> Iterator[LabServer]:
+    """Body of a module-scoped ``server`` fixture: ``yield from serve(notebooks)``."""
+    failure: BrowserTestSetupError | None = None
+    try:
+        with lab_server(files) as running:
+            yield running
+    except BrowserTestSetupError as exc:
+        failure = exc
+    if failure is not None:  # outside the except: the report is the reason, not a chained traceback
+        pytest.fail(str(failure), pytrace=False)
+
+
+def browse(viewport: tuple[int, int] = (1280, 900)) -> Iterator[BrowserSession]:
+    """Body of a module-scoped ``browser`` fixture: ``yield from browse()``."""
+    if importlib.util.find_spec("playwright") is None:
+        pytest.fail("Python Playwright is required: .venv/bin/pip install playwright "
+                    "(the tests use Debian's /usr/bin/chromium: apt-get install -y chromium; "
+                    "do not run `playwright install`)", pytrace=False)
+    failure: BrowserTestSetupError | None = None
+    try:
+        with chromium_page(viewport=viewport) as session:
+            yield session
+    except BrowserTestSetupError as exc:
+        failure = exc
+    if failure is not None:
+        pytest.fail(str(failure), pytrace=False)
+
+
+def lab_page(server: LabServer, browser: BrowserSession) -> LabPage:
+    """Body of the per-test ``lab`` fixture: the shared page, with what it logged so far forgotten."""
+    browser.console.clear()
+    browser.page_errors.clear()
+    return LabPage(browser, server)
+
+
+def open_with_extension(lab: LabPage, notebook: str) -> None:
+    """Open ``notebook``; fail with instructions when the extension is not active."""
+    lab.open_notebook(notebook)
+    if not lab.plugin_active(PLUGIN_ID):
+        pytest.fail(
+            f"JupyterLab did not activate {PLUGIN_ID}: build and install the extension "
+            "(`.venv/bin/pip install -e .`, see labextension/README.md); "
+            "`jupyter labextension list` must show jupyter-codesearch enabled OK",
+            pytrace=False,
+        )

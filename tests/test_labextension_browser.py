@@ -11,7 +11,6 @@ Needs: the extension built and installed into this environment (``pip install -e
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 from collections.abc import Iterator
@@ -22,17 +21,17 @@ import pytest
 from tests.browser_support import (
     REPO_ROOT,
     BrowserSession,
-    BrowserTestSetupError,
     LabPage,
     LabServer,
-    chromium_page,
+    browse,
     code_cell,
-    lab_server,
+    lab_page,
+    open_with_extension,
+    serve,
 )
 
 pytestmark = pytest.mark.slow
 
-PLUGIN_ID = "jupyter-codesearch:plugin"
 VERSION = json.loads((REPO_ROOT / "labextension" / "package.json").read_text(encoding="utf-8"))[
     "version"
 ]
@@ -86,54 +85,19 @@ NOTEBOOKS = {
 }
 
 
-def _setup_failure(exc: BaseException) -> None:
-    pytest.fail(str(exc), pytrace=False)
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[LabServer]:
-    failure: BrowserTestSetupError | None = None
-    try:
-        with lab_server(NOTEBOOKS) as running:
-            yield running
-    except BrowserTestSetupError as exc:
-        failure = exc
-    if failure is not None:
-        _setup_failure(failure)
+    yield from serve(NOTEBOOKS)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[BrowserSession]:
-    if importlib.util.find_spec("playwright") is None:
-        pytest.fail(
-            "Python Playwright is required: .venv/bin/pip install playwright", pytrace=False
-        )
-    failure: BrowserTestSetupError | None = None
-    try:
-        with chromium_page() as session:
-            yield session
-    except BrowserTestSetupError as exc:
-        failure = exc
-    if failure is not None:
-        _setup_failure(failure)
+    yield from browse()
 
 
 @pytest.fixture
 def lab(server: LabServer, browser: BrowserSession) -> LabPage:
-    browser.console.clear()
-    browser.page_errors.clear()
-    return LabPage(browser, server)
-
-
-def open_with_extension(lab: LabPage, notebook: str) -> None:
-    lab.open_notebook(notebook)
-    if not lab.plugin_active(PLUGIN_ID):
-        pytest.fail(
-            f"JupyterLab did not activate {PLUGIN_ID}: build and install the extension "
-            "(`.venv/bin/pip install -e .`, see labextension/README.md); "
-            "`jupyter labextension list` must show jupyter-codesearch enabled OK",
-            pytrace=False,
-        )
+    return lab_page(server, browser)
 
 
 def wait_for_replies(lab: LabPage, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:

@@ -441,6 +441,9 @@ class FakeRun:
     def ranked(self) -> list[Candidate]:
         return ranked(self.candidates)
 
+    def disagreements(self, top: int = 3, limit: int = 10) -> list[Any]:
+        return []  # nothing is probed here (tests/test_widget_disagreements.py clusters for real)
+
     @property
     def done(self) -> bool:
         return self._done.is_set()
@@ -836,6 +839,8 @@ def test_the_demo_notebook_runs_start_to_end(api_key: bool, monkeypatch: pytest.
     assert "<SearchRun greeting: done" in everything
     assert "'Hello, Grace Hopper!'" in everything
     assert "%%search greeting: live view" in everything
+    # The forgotten-asserts step: the initials of an empty name are up to the user.
+    assert "initials('') -> cluster 1: " in everything and "assert initials('') == '.'" in everything
     if api_key:
         assert requests >= 16
         assert "state='done'" in everything and "passed" in everything

@@ -7,6 +7,10 @@
    progress, and page flips / re-sorts take well under a second, measured in the browser.
 3. A syntax error, an unknown option, and no model with no usable examples each show one
    clear message and nothing else.
+4. On a spec whose asserts leave a case open (initials of an empty name), the disagreements
+   panel offers each top cluster's answer; "Add assert" for the cluster not ranked first
+   appends exactly that assert to the %%search cell (not to the cells around it), and running
+   the cell again ranks a program of the chosen behaviour first.
 
 Screenshots go to artifacts/screenshots/notebook-*.png; the measured timings to
 artifacts/notebook-browser-timings.json. Needs Debian's /usr/bin/chromium, the Python
@@ -16,7 +20,6 @@ failure with instructions, never a skip.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import time
@@ -29,18 +32,18 @@ from tests.browser_support import (
     REPO_ROOT,
     SCREENSHOT_DIR,
     BrowserSession,
-    BrowserTestSetupError,
     LabPage,
     LabServer,
-    chromium_page,
+    browse,
     code_cell,
-    lab_server,
+    lab_page,
+    open_with_extension,
+    serve,
 )
 from tests.support.fake_llm import FakeLLM, ScriptedResponder
 
 pytestmark = pytest.mark.slow
 
-PLUGIN_ID = "jupyter-codesearch:plugin"
 TIMINGS = REPO_ROOT / "artifacts" / "notebook-browser-timings.json"
 CANDIDATES = 300
 FLIP_LIMIT_MS = 1000.0
@@ -72,6 +75,64 @@ assert not is_even(3)
 SHOW_CODES = """\
 import json
 print(json.dumps({"top": _search.ranked()[0].id, "codes": {c.id: c.code for c in _search.candidates}}))
+"""
+INITIALS = '''%%search
+def initials(full_name: str) -> str:
+    """Initials of a name: first letter of each word, upper-cased, each followed by a dot."""
+
+
+assert initials("ada lovelace") == "A.L."
+assert initials("Grace Hopper") == "G.H."
+assert initials("alan turing") == "A.T."
+assert initials("Edsger Dijkstra") == "E.D."  # hidden
+'''
+ABOVE = "above = 'this cell is above the search'"
+# Records each run (the cell below the search one); from the second run on, it judges the first
+# run's top candidate by the newest assert and says which of the first run's behaviour clusters
+# the new top candidate belongs to (same answers on every probe input, run here in the kernel).
+REPORT = """\
+import json
+_runs = globals().setdefault("_runs", [])
+if not _runs or _runs[-1] is not _search:
+    _runs.append(_search)
+_search.wait(150)
+
+def _fn(code):
+    ns = {}
+    exec(code, ns)
+    return ns[_search.spec.name]
+
+def _behaviour(f, probes):
+    out = []
+    for args in probes:
+        try:
+            out.append(repr(f(*args)))
+        except Exception as e:
+            out.append("raises " + type(e).__name__)
+    return out
+
+_first, _last = _runs[0], _runs[-1]
+_ranked = _last.ranked()
+_report = {
+    "runs": len(_runs), "state": _last.progress.state,
+    "tests": [i.source for i in _last.spec.items if i.kind == "test"],
+    "ranked": [{"id": c.id, "code": c.code, "status": c.status, "cluster": c.cluster} for c in _ranked],
+    "disagreements": [{"call": d.call, "outputs": [list(o) for o in d.outputs],
+                       "lines": {str(cid): d.assert_line(cid) for cid, _ in d.outputs}}
+                      for d in _last.disagreements()],
+}
+if len(_runs) > 1:
+    _ns = {_first.spec.name: _fn(_first.ranked()[0].code)}
+    try:
+        exec(_report["tests"][-1], _ns)
+        _report["old_top_passes_new_test"] = True
+    except AssertionError:
+        _report["old_top_passes_new_test"] = False
+    _code = {c.id: c.code for c in _first.candidates}
+    _new = _behaviour(_fn(_ranked[0].code), _first.probes)
+    _report["new_top_in_old_clusters"] = [
+        cl.id for cl in _first.clusters() if _behaviour(_fn(_code[cl.members[0]]), _first.probes) == _new]
+print(json.dumps(_report))
 """
 COUNT_MODELS = """\
 import json
@@ -125,38 +186,24 @@ def server(fake_llm: FakeLLM) -> Iterator[LabServer]:
             code_cell(UNKNOWN_OPTION, "option"),
             code_cell(NO_EXAMPLES, "examples"),
         ],
+        "disagree.ipynb": [
+            code_cell("%load_ext jupyter_codesearch", "load"),
+            code_cell(ABOVE, "above"),
+            code_cell(INITIALS, "search"),
+            code_cell(REPORT, "below"),
+        ],
     }
-    failure: BrowserTestSetupError | None = None
-    try:
-        with lab_server(notebooks) as running:
-            yield running
-    except BrowserTestSetupError as exc:
-        failure = exc
-    if failure is not None:
-        pytest.fail(str(failure), pytrace=False)
+    yield from serve(notebooks)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[BrowserSession]:
-    if importlib.util.find_spec("playwright") is None:
-        pytest.fail("Python Playwright is required: .venv/bin/pip install playwright "
-                    "(the tests use Debian's /usr/bin/chromium: apt-get install -y chromium; "
-                    "do not run `playwright install`)", pytrace=False)
-    failure: BrowserTestSetupError | None = None
-    try:
-        with chromium_page(viewport=(1280, 1000)) as session:
-            yield session
-    except BrowserTestSetupError as exc:
-        failure = exc
-    if failure is not None:
-        pytest.fail(str(failure), pytrace=False)
+    yield from browse(viewport=(1280, 1000))
 
 
 @pytest.fixture
 def lab(server: LabServer, browser: BrowserSession) -> LabPage:
-    browser.console.clear()
-    browser.page_errors.clear()
-    return LabPage(browser, server)
+    return lab_page(server, browser)
 
 
 @pytest.fixture(scope="module")
@@ -171,10 +218,7 @@ def timings() -> Iterator[dict[str, Any]]:
 
 
 def open_notebook(lab: LabPage, name: str) -> None:
-    lab.open_notebook(name)
-    if not lab.plugin_active(PLUGIN_ID):
-        pytest.fail(f"JupyterLab did not activate {PLUGIN_ID}: build and install the extension "
-                    "(`.venv/bin/pip install -e .`, see labextension/README.md)", pytrace=False)
+    open_with_extension(lab, name)
     out = LabPage.output_text(lab.run_cell("load"))
     assert out == "", out
 
@@ -409,4 +453,76 @@ def test_a_broken_cell_an_unknown_option_and_no_usable_examples_each_show_one_me
         assert "Traceback" not in shown["text"]
         assert shown["tables"] == 0, shown  # a failed run shows its message, not an empty table
     lab.screenshot("notebook-error-messages")
+    assert not lab.session.page_errors, lab.session.page_errors
+
+
+def report(lab: LabPage) -> dict[str, Any]:
+    out = LabPage.output_text(lab.run_cell("below", timeout=200)).strip()
+    assert out, "the report cell printed nothing"
+    return dict(json.loads(out.splitlines()[-1]))
+
+
+def test_add_assert_appends_the_chosen_answer_to_the_search_cell_and_the_next_run_ranks_by_it(
+    lab: LabPage,
+) -> None:
+    open_notebook(lab, "disagree.ipynb")
+    before = {c["id"]: c["source"] for c in lab.cells()}
+    lab.run_cell("search")
+    assert wait_for_state(lab) == "done"
+    page = lab.page
+    page.wait_for_selector(".cs-view .cs-dis-row:not(.cs-hidden)", timeout=30_000)
+    first = report(lab)
+    assert first["runs"] == 1 and first["state"] == "done", first
+    top = first["ranked"][0]
+    assert top["status"] == "passed" and top["cluster"] == 1, first["ranked"]
+    # The first input on which the clusters differ, and an answer other than the top cluster's.
+    decided = first["disagreements"][0]
+    cluster, line = next((int(cid), ln) for cid, ln in decided["lines"].items()
+                         if int(cid) != top["cluster"] and ln is not None)
+    assert line.startswith(f"assert {decided['call']} == "), line
+
+    panel = page.locator(".cs-view .cs-disagreements")
+    rows = panel.locator(".cs-dis-row:not(.cs-hidden)")
+    assert rows.count() == min(len(first["disagreements"]), 5)
+    assert rows.nth(0).locator(".cs-dis-call").inner_text() == decided["call"]
+    shown = rows.nth(0).locator(".cs-dis-out").all_inner_texts()
+    assert [t.split(" ")[1] for t in shown] == [str(cid) for cid, _ in decided["outputs"]], shown
+    lab.screenshot("notebook-disagreements")
+    widget_screenshot(lab, "notebook-widget-disagreements")
+
+    button = panel.get_by_title(f"Append to the %%search cell: {line}", exact=True)
+    assert button.count() == 1  # one button per cluster answer; this one is cluster {cluster}'s
+    button.click()
+    page.wait_for_function(
+        "() => (document.querySelector('.cs-view .cs-dis-status') || {}).textContent.includes('Added')",
+        timeout=20_000,
+    )
+    assert button.inner_text().strip() == "Added" and button.is_disabled()
+    after = {c["id"]: c["source"] for c in lab.cells()}
+    assert list(after) == list(before), "cells were added or removed"
+    assert after["above"] == before["above"] and after["below"] == before["below"]
+    assert after["load"] == before["load"]
+    assert after["search"] == before["search"].rstrip("\n") + "\n" + line
+    assert after["search"].splitlines()[-1] == line
+    widget_screenshot(lab, "notebook-widget-assert-added")
+    lab.screenshot("notebook-assert-added")
+
+    lab.run_cell("search")
+    second = report(lab)
+    assert second["runs"] == 2 and second["state"] == "done", second
+    assert second["tests"][-1] == line and second["tests"][:-1] == first["tests"]
+    assert second["old_top_passes_new_test"] is False  # the previous winner fails the new assert
+    new_top = second["ranked"][0]
+    assert new_top["status"] == "passed", second["ranked"]
+    assert new_top["code"] != top["code"]
+    # If the old winner was generated again, it now fails and ranks lower.
+    for rank, c in enumerate(second["ranked"]):
+        if c["code"] == top["code"]:
+            assert rank > 0 and c["status"] != "passed", second["ranked"]
+    assert second["new_top_in_old_clusters"] == [cluster], second  # the chosen behaviour won
+    assert wait_for_state(lab) == "done"
+    first_row = page.locator(".cs-view .cs-row:visible").nth(0).inner_text()
+    assert first_row.split()[:3] == ["1", f"#{new_top['id']}", "passed"], first_row
+    lab.screenshot("notebook-rerun-after-assert")
+    widget_screenshot(lab, "notebook-widget-rerun-after-assert")
     assert not lab.session.page_errors, lab.session.page_errors

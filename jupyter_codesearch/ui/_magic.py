@@ -387,6 +387,11 @@ class CodeSearchMagics:
             print(f"\nbest (#{best.id}), insert it with %search_insert {best.id}:\n{best.code}")
         else:
             print("\nno candidate passes every test.")
+        from ._render import disagreements_text
+
+        found = disagreements_text(run.disagreements())
+        if found:
+            print("\n" + found)
         print(f"(the run is {name}; {name}.to_frame() gives a DataFrame)")
 
     # -- %search_config ------------------------------------------------------------------------

@@ -21,6 +21,9 @@ __all__ = [
     "config_text",
     "detail_header_html",
     "diff_html",
+    "disagreement_call_html",
+    "disagreement_output_html",
+    "disagreements_text",
     "fmt_runtime",
     "message_bundle",
     "message_html",
@@ -87,6 +90,15 @@ def _cluster(c: Any) -> int | None:
     return getattr(c, "cluster", None)
 
 
+def _cluster_text(c: Any) -> str:
+    """``2 (5)``: behaviour cluster 2, with 5 votes behind it (the CLI prints the same)."""
+    cluster = _cluster(c)
+    if cluster is None:
+        return "-"
+    size = getattr(c, "cluster_size", None)
+    return str(cluster) if size is None else f"{cluster} ({size})"
+
+
 COLUMNS: tuple[Column, ...] = (
     Column("rank", "rank", 4, lambda r, c: str(r), lambda r, c: r, right=True),
     Column("id", "#", 5, lambda r, c: f"#{c.id}", lambda r, c: c.id, right=True),
@@ -94,8 +106,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("tests", "tests", 7, lambda r, c: _tests(c),
            lambda r, c: (c.tests_passed, c.tests_total) if c.verified else None, right=True,
            descending_first=True),
-    Column("cluster", "cluster", 7, lambda r, c: "-" if _cluster(c) is None else str(_cluster(c)),
-           lambda r, c: _cluster(c), right=True),
+    Column("cluster", "cluster", 8, lambda r, c: _cluster_text(c), lambda r, c: _cluster(c), right=True),
     Column("runtime", "runtime", 10, lambda r, c: fmt_runtime(c.runtime_s), lambda r, c: c.runtime_s,
            right=True),
     Column("size", "size", 5, lambda r, c: str(c.size) if c.size else "-", lambda r, c: c.size or None,
@@ -286,12 +297,41 @@ def detail_header_html(rank: int | None, c: Any) -> str:
         bits.append(f"{c.samples} samples")
     if c.tokens:
         bits.append(f"{c.tokens:,} tokens")
+    if c.error:
+        bits.append(html.escape(_short(c.error, 200)))
+    head = '<div class="cs-detail-head">' + " &middot; ".join(bits) + "</div>"
     reason = getattr(c, "rank_reason", None)
     if isinstance(reason, str) and reason:
-        bits.append(html.escape(reason))
-    elif c.error:
-        bits.append(html.escape(_short(c.error, 200)))
-    return '<div class="cs-detail-head">' + " &middot; ".join(bits) + "</div>"
+        why = f"why rank {rank}" if rank is not None else "ranking"
+        head += f'<div class="cs-rank-reason"><span class="cs-dim">{why}:</span> {html.escape(reason)}</div>'
+    return head
+
+
+# --------------------------------------------------------------------------------- disagreements
+
+
+def disagreement_call_html(d: Any) -> str:
+    """The call the top clusters answer differently, as code."""
+    return f'<code class="cs-dis-call" title="{html.escape(d.call)}">{html.escape(_short(d.call, 80))}</code>'
+
+
+def disagreement_output_html(cluster: int, shown: str, votes: int | None = None) -> str:
+    """What one cluster answers: ``cluster 2 (1 vote) → '.'``."""
+    label = f"cluster {cluster}"
+    if votes is not None:
+        label += f" ({votes} vote{'' if votes == 1 else 's'})"
+    return (f'<span class="cs-dis-out" data-cluster="{cluster}"><span class="cs-dim">{label} →</span> '
+            f'<code title="{html.escape(shown)}">{html.escape(_short(shown, 60))}</code></span>')
+
+
+def disagreements_text(found: Sequence[Any]) -> str:
+    """The disagreements as text lines (the magic's terminal form; the CLI words it the same)."""
+    if not found:
+        return ""
+    lines = ["the top behaviour clusters disagree on these inputs (add an assert to decide):"]
+    for d in found:
+        lines.append(f"  {d.call}: " + "; ".join(f"cluster {cid} -> {shown}" for cid, shown in d.outputs))
+    return "\n".join(lines)
 
 
 # -------------------------------------------------------------------------------------- messages

@@ -4,8 +4,9 @@ Updated from a worker thread, not an asyncio task: ipykernel 7 stalls tasks that
 cell. The run's listener only sets an event (it is called on the engine thread, which must not
 wait for us); the view thread redraws at most a few times per second.
 
-The number of widget models is fixed when the view is built (about 160, whatever the number of
-candidates): the table is a page of row buttons whose text and colour change, never new widgets.
+The number of widget models is fixed when the view is built (about 200, whatever the number of
+candidates): the table is a page of row buttons whose text and colour change, never new widgets;
+the disagreements panel is a fixed grid of rows and cluster slots, refilled the same way.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from . import _render as R
 
-__all__ = ["PAGE_SIZE", "SearchView"]
+__all__ = ["DISAGREEMENT_CLUSTERS", "DISAGREEMENT_ROWS", "PAGE_SIZE", "SearchView"]
 
 PAGE_SIZE = 15
 REDRAW_INTERVAL = 0.25
@@ -29,6 +31,11 @@ TICK = 0.5
 """Redraw at least this often while the run is live, so the elapsed time moves."""
 PING_TIMEOUT = 8.0
 INSERT_TIMEOUT = 8.0
+APPEND_TIMEOUT = 8.0
+DISAGREEMENT_ROWS = 5
+"""Inputs shown at most: one or two decide most specs, and each row costs widget models."""
+DISAGREEMENT_CLUSTERS = 3
+"""Clusters compared per input (the heaviest ones; lighter ones rarely hold the right answer)."""
 
 _CSS = """<style>
 .cs-view { max-width: 100%; }
@@ -54,6 +61,21 @@ _CSS = """<style>
 .cs-view .cs-diff { background: #f6f8fa; color: #1f2328; }
 .cs-view .cs-copy-text { position: absolute; left: -9999px; width: 1px; height: 1px; }
 .cs-view .cs-copy-text.cs-shown { position: static; width: 40em; height: 8em; left: auto; }
+.cs-view .cs-hidden { display: none !important; }
+.cs-view .cs-disagreements:not(.cs-hidden) { display: grid !important; align-items: center;
+  grid-template-columns: minmax(0, max-content) minmax(0, max-content) max-content 1fr;
+  column-gap: 12px; row-gap: 2px; margin: 6px 0; padding: 4px 8px; border-left: 3px solid #bf8700;
+  background: var(--jp-layout-color2, #f6f8fa); }
+.cs-view .cs-dis-head, .cs-view .cs-dis-status { grid-column: 1 / -1; contain: inline-size; }
+.cs-view .cs-dis-row { display: contents !important; }
+.cs-view .cs-dis-row.cs-hidden { display: none !important; }
+.cs-view .cs-dis-call-box { grid-column: 1; margin-top: 4px !important; }
+.cs-view .cs-dis-out-box { grid-column: 2; overflow-wrap: anywhere; }
+.cs-view .cs-dis-add { grid-column: 3; width: auto !important; height: 22px !important;
+  line-height: 22px !important; padding: 0 8px !important; margin: 0 !important; }
+.cs-view .cs-dis-add:not(.mod-success) { background: var(--jp-layout-color1, #fff);
+  border: 1px solid var(--jp-border-color1, #bbb); }
+.cs-view .cs-rank-reason { margin-top: 2px; }
 </style>"""
 
 # Copying needs the browser's clipboard, which only page JavaScript can reach. The HTML widget
@@ -79,6 +101,24 @@ def _copy_html(code: str | None) -> str:
         'title="Copy the code to the clipboard">Copy</button>'
         f'<textarea class="cs-copy-text" readonly>{html.escape(code)}</textarea></span>'
     )
+
+
+@dataclass(frozen=True)
+class _DisagreementRow:
+    """The widgets of one disagreements row: the call, then one output and button per cluster."""
+
+    box: Any
+    call: Any
+    outputs: tuple[Any, ...]
+    adds: tuple[Any, ...]
+
+
+def _show(widget: Any, visible: bool) -> None:
+    # A class, not layout.display: the panel's widgets share one layout model.
+    if visible:
+        widget.remove_class("cs-hidden")
+    else:
+        widget.add_class("cs-hidden")
 
 
 class SearchView:
@@ -120,6 +160,12 @@ class SearchView:
         self._follow_top = True
         self._page_ids: list[int | None] = [None] * page_size
         self._shown_detail: tuple[Any, ...] | None = None
+        self._disagreements: list[Any] = []
+        self._votes: dict[int, int] = {}
+        self._shown_disagreements: tuple[Any, ...] | None = None
+        self._added: dict[str, str] = {}
+        """Assert lines appended to the cell, by the call they decide."""
+        self._adding: set[str] = set()
         self.insert_mode = "checking" if cell_id and bridge is not None else "fallback"
         self.redraws = 0
         self._build()
@@ -152,10 +198,13 @@ class SearchView:
         self.passing = keep(w.Checkbox(value=False, description="passing only", indent=False,
                                        layout=w.Layout(width="120px")), "cs-passing")
         self.passing.observe(self._guard(self._on_passing), names="value")
-        self.first = button("«", "cs-first", tooltip="First page", layout=w.Layout(width="36px"))
-        self.prev = button("\u2039", "cs-prev", tooltip="Previous page", layout=w.Layout(width="36px"))
-        self.next = button("\u203a", "cs-next", tooltip="Next page", layout=w.Layout(width="36px"))
-        self.last = button("»", "cs-last", tooltip="Last page", layout=w.Layout(width="36px"))
+        # Buttons never styled one by one share their layout and style models (fewer models to
+        # create and sync when the view appears).
+        pager = {"layout": w.Layout(width="36px"), "style": w.ButtonStyle()}
+        self.first = button("«", "cs-first", tooltip="First page", **pager)
+        self.prev = button("\u2039", "cs-prev", tooltip="Previous page", **pager)
+        self.next = button("\u203a", "cs-next", tooltip="Next page", **pager)
+        self.last = button("»", "cs-last", tooltip="Last page", **pager)
         self.first.on_click(self._guard(lambda _: self.goto(0)))
         self.prev.on_click(self._guard(lambda _: self.goto(self.page - 1)))
         self.next.on_click(self._guard(lambda _: self.goto(self.page + 1)))
@@ -163,8 +212,9 @@ class SearchView:
         self.page_label = keep(w.HTML(), "cs-page")
 
         self.headers = []
+        head_style = w.ButtonStyle()
         for col in R.COLUMNS:
-            b = button("", "cs-head", "cs-mono", f"cs-head-{col.key}", tooltip=f"Sort by {col.title}",
+            b = button("", "cs-head", "cs-mono", f"cs-head-{col.key}", tooltip=f"Sort by {col.title}", style=head_style,
                        layout=w.Layout(width=f"{col.width + 1}ch", min_width=f"{col.width + 1}ch"))
             b.on_click(self._guard(partial(self._on_header, col.key)))
             self.headers.append(b)
@@ -190,6 +240,7 @@ class SearchView:
         self.diff = keep(w.HTML(), "cs-diff-view")
         self.tabs = keep(w.Tab(children=[self.code, self.tests, self.diff]), "cs-tabs")
         self.tabs.titles = ("Code", "Tests", "Diff vs top")
+        self._build_disagreements(w, keep)
 
         hbox, vbox = w.HBox, w.VBox
         self.top = top = keep(hbox([self.progress, self.bar, self.stop_button],
@@ -203,8 +254,36 @@ class SearchView:
                             layout=w.Layout(align_items="center")), "cs-actions")
         self.detail = keep(vbox([self.detail_head, actions, self.action_status, self.tabs],
                                 layout=w.Layout(display="none")), "cs-detail")
-        self.root = keep(vbox([self.css, top, self.message, self.notices, self.table, self.detail]), "cs-view")
+        self.root = keep(vbox([self.css, top, self.message, self.notices, self.table, self.disagreements,
+                               self.detail]), "cs-view")
         self.render()
+
+    def _build_disagreements(self, w: Any, keep: Callable[..., Any]) -> None:
+        # About 40 widgets: with a layout and a style each they would add some 120 models, so
+        # they share them (nothing here is sized or coloured one by one).
+        self.disagreements_head = keep(w.HTML(), "cs-dis-head")
+        html_parts = {"layout": self.disagreements_head.layout, "style": self.disagreements_head.style}
+        button_parts = {"layout": w.Layout(), "style": w.ButtonStyle()}
+        row_layout = w.Layout()
+        self.disagreements_status = keep(w.HTML(**html_parts), "cs-dis-status")
+        self.disagreement_rows: list[_DisagreementRow] = []
+        for i in range(DISAGREEMENT_ROWS):
+            call = keep(w.HTML(**html_parts), "cs-dis-call-box")
+            outputs, adds = [], []
+            for j in range(DISAGREEMENT_CLUSTERS):
+                outputs.append(keep(w.HTML(**html_parts), "cs-dis-out-box"))
+                add = keep(w.Button(description="Add assert", icon="plus", **button_parts), "cs-dis-add")
+                add.on_click(self._guard(partial(self._on_add, i, j)))
+                adds.append(add)
+            cells = [call] + [x for pair in zip(outputs, adds, strict=True) for x in pair]
+            box = keep(w.HBox(cells, layout=row_layout), "cs-dis-row", "cs-hidden")
+            self.disagreement_rows.append(_DisagreementRow(box, call, tuple(outputs), tuple(adds)))
+        # One CSS grid for the whole panel (the rows are display: contents), so the answers and
+        # buttons of every input line up in columns: call | cluster's answer | Add assert.
+        self.disagreements = keep(w.VBox([self.disagreements_head,
+                                          *(r.box for r in self.disagreement_rows),
+                                          self.disagreements_status],
+                                         layout=row_layout), "cs-disagreements", "cs-hidden")
 
     def _guard(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
         """Callbacks run on the kernel's main thread; an error there must reach the user."""
@@ -379,6 +458,67 @@ class SearchView:
                 self._status(f"Could not insert: {why}. Run <code>{self.insert_command(c.id)}</code> instead.",
                              "error", raw=True)
 
+    def _on_add(self, row: int, slot: int, _button: Any = None) -> None:
+        with self._lock:
+            if row >= len(self._disagreements) or slot >= len(self._disagreements[row].outputs):
+                return
+            d = self._disagreements[row]
+        self.add_assert(d, d.outputs[slot][0])
+
+    def add_assert(self, disagreement: Any, cluster: int) -> None:
+        """Append the assert that makes ``cluster``'s answer the expected one to the ``%%search`` cell.
+
+        Through the JupyterLab extension; where it cannot help, the line is shown to paste.
+        """
+        line = disagreement.assert_line(cluster)
+        if line is None:
+            return
+        call = disagreement.call
+        with self._lock:
+            if call in self._added or call in self._adding:
+                return
+            if self.insert_mode == "fallback" or self._bridge is None or not self.cell_id:
+                self._paste_message("This frontend cannot edit the cell for us:", line)
+                return
+            self._adding.add(call)  # its row's buttons are disabled until the extension answers
+            self._disagreement_status("Adding the assert to the %%search cell…")
+        threading.Thread(target=self._append_worker, args=(call, line), name="codesearch-append",
+                         daemon=True).start()
+
+    def _append_worker(self, call: str, line: str) -> None:
+        try:
+            reply = self._bridge.request("append_to_cell", APPEND_TIMEOUT, cell_id=self.cell_id, text=line)
+        except Exception as e:
+            reply = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        with self._lock:
+            self._adding.discard(call)
+            if reply is None:
+                self.insert_mode = "fallback"
+                self._render_actions()
+                self._paste_message("The JupyterLab extension did not answer:", line)
+            elif reply.get("ok"):
+                self._added[call] = line
+                self._disagreement_status(
+                    f"Added <code>{html.escape(line)}</code> at the end of the %%search cell: run the cell "
+                    "again and the candidates that disagree with it fail.", raw=True)
+            else:
+                why = html.escape(str(reply.get("error") or "unknown error"))
+                self._paste_message(f"Could not add it ({why}):", line, raw=True)
+
+    def _paste_message(self, why: str, line: str, raw: bool = False) -> None:
+        lead = why if raw else html.escape(why)
+        self._disagreement_status(
+            f"{lead} paste <code class=\"cs-dis-line\">{html.escape(line)}</code> at the end of the %%search "
+            f"cell and run it again. {_copy_html(line)}", "warning", raw=True)
+
+    def _disagreement_status(self, text: str, kind: str = "info", raw: bool = False) -> None:
+        """Say how adding went, below the rows, and redraw them (every change of state says something)."""
+        colour = {"error": "#cf222e", "warning": "#9a6700"}.get(kind, "var(--jp-ui-font-color1, #333)")
+        body = text if raw else html.escape(text)
+        self.disagreements_status.value = (
+            f'<span class="cs-status cs-status-{kind}" style="color:{colour}">{body}</span>' if text else "")
+        self._fill_disagreements()
+
     def define(self) -> None:
         """Run the cell's context and the selected candidate in the user namespace."""
         c = self._candidate(self.selected)
@@ -423,6 +563,7 @@ class SearchView:
             ranked = self.run.ranked()
             self._render_progress()
             self._render_table(ranked)
+            self._render_disagreements(ranked)
             self._render_detail(ranked)
 
     def _render_progress(self) -> None:
@@ -492,11 +633,58 @@ class SearchView:
         self.empty.layout.display = None if not ranked else "none"
         self.table.layout.display = "none" if (not ranked and self.run.error is not None) else None
 
+    def _render_disagreements(self, ranked: list[Any]) -> None:
+        self._disagreements = list(self.run.disagreements(top=DISAGREEMENT_CLUSTERS, limit=DISAGREEMENT_ROWS))
+        self._votes = {c.cluster: c.cluster_size for c in ranked
+                       if getattr(c, "cluster", None) is not None and c.cluster_size is not None}
+        self._fill_disagreements()
+
+    def _fill_disagreements(self) -> None:
+        found = self._disagreements
+        key = (tuple((d.call, d.outputs) for d in found), tuple(sorted(self._votes.items())),
+               tuple(sorted(self._added.items())), tuple(sorted(self._adding)), self.run.done,
+               self.disagreements_status.value)
+        if key == self._shown_disagreements:  # most redraws change nothing here: send nothing
+            return
+        self._shown_disagreements = key
+        for i, row in enumerate(self.disagreement_rows):
+            d = found[i] if i < len(found) else None
+            _show(row.box, d is not None)
+            if d is None:
+                continue
+            row.call.value = R.disagreement_call_html(d)
+            added, busy = self._added.get(d.call), d.call in self._adding
+            for j, (out, add) in enumerate(zip(row.outputs, row.adds, strict=True)):
+                if j >= len(d.outputs):
+                    _show(out, False)
+                    _show(add, False)
+                    continue
+                cluster, shown = d.outputs[j]
+                out.value = R.disagreement_output_html(cluster, shown, self._votes.get(cluster))
+                _show(out, True)
+                line = d.assert_line(cluster)
+                _show(add, line is not None)  # no assert can expect an exception or a timeout
+                if line is None:
+                    continue
+                add.tooltip = f"Append to the %%search cell: {line}"
+                chosen = added is not None and added == line
+                add.description = "Added" if chosen else "Add assert"
+                add.icon = "check" if chosen else "plus"
+                add.button_style = "success" if chosen else ""
+                add.disabled = added is not None or busy
+        if found:
+            later = "" if self.run.done else " (so far: candidates are still being probed)"
+            self.disagreements_head.value = (
+                f'<div class="cs-dis-title"><b>The top behaviour clusters disagree on these inputs</b>{later}. '
+                "Pick the answer you mean: <i>Add assert</i> puts it at the end of the %%search cell, "
+                "and the next run decides.</div>")
+        _show(self.disagreements, bool(found or self.disagreements_status.value))
+
     def _render_detail(self, ranked: list[Any]) -> None:
         rank_of = {c.id: r for r, c in enumerate(ranked, 1)}
         c = next((x for x in ranked if x.id == self.selected), None)
         top = ranked[0] if ranked else None
-        key = (c, top)
+        key = (c, top, rank_of.get(c.id) if c is not None else None)  # the header says its rank
         if key == self._shown_detail:
             return
         self._shown_detail = key
