@@ -385,3 +385,68 @@ def test_writing_into_the_callers_cwd_fails(tmp_path: Path, monkeypatch: pytest.
     assert verdict.status == "failed"
     assert not target.exists()
     assert os.listdir(tmp_path) == []
+
+
+def test_memory_is_bounded_across_all_of_a_candidates_processes() -> None:
+    source = body("""
+        import os, time
+        def f(x):
+            for _ in range(3):
+                if os.fork() == 0:
+                    hold = bytearray(200 * 1024 * 1024)
+                    for i in range(0, len(hold), 4096):
+                        hold[i] = 1
+                    time.sleep(30)
+                    os._exit(0)
+            time.sleep(30)
+            return x + 1
+        """)
+    [verdict] = verify(PLUS_ONE, [source], timeout=8.0, memory_mb=256)
+    assert verdict.status == "memory", verdict.error
+
+
+def test_nothing_passes_from_one_candidate_to_the_next_through_tmp_or_shm() -> None:
+    secret = "cs-expected-" + secrets.token_hex(8)
+    writer = body(f"""
+        import os
+        for place in ("/tmp", "/dev/shm", "/tmp/work", os.getcwd()):
+            try:
+                with open(os.path.join(place, "note.txt"), "w") as fh:
+                    fh.write({secret!r})
+            except OSError:
+                pass
+        def f(x):
+            return "written"
+        """)
+    reader = body("""
+        import os
+        def f(x):
+            for place in ("/tmp", "/dev/shm", "/tmp/work", os.getcwd()):
+                try:
+                    with open(os.path.join(place, "note.txt")) as fh:
+                        return fh.read()
+                except OSError:
+                    pass
+            return "nothing"
+        """)
+    verdicts = verify(secret_spec(secret), [writer, reader], workers=1)
+    assert [v.status for v in verdicts] == ["failed", "failed"]
+    assert verdicts[1].tests[0].got == repr("nothing")
+
+
+def test_huge_answers_are_refused_not_carried() -> None:
+    [verdict] = verify(PLUS_ONE, ["def f(x):\n    return 'y' * (40 * 1024 * 1024)\n"], timeout=5.0)
+    assert verdict.status == "unserializable", verdict.error
+
+
+def test_a_candidate_cannot_fake_its_speed() -> None:
+    honest = "import time\ndef f(x):\n    time.sleep(0.2)\n    return x + 1\n"
+    liar = "import time\ndef f(x):\n    time.sleep(0.2)\n    time.perf_counter = lambda: 0.0\n    return x + 1\n"
+    for v in verify(PLUS_ONE, [honest, liar], timeout=5.0):
+        assert v.passed and v.runtime_s is not None and v.runtime_s >= 0.15, v.runtime_s
+
+
+def test_a_slow_context_is_not_charged_to_the_candidate() -> None:
+    spec = "import time\ntime.sleep(1.2)\n" + PLUS_ONE
+    [verdict] = verify(spec, [GOOD], timeout=1.0)
+    assert verdict.passed, verdict.error

@@ -16,6 +16,7 @@ import ast
 import builtins
 import collections
 import contextlib
+import hashlib
 import json
 import operator
 import os
@@ -28,7 +29,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._codec import Unserializable, canonical, from_tree, recv_msg, send_msg, to_tree
@@ -36,6 +37,7 @@ from ._sandbox import CONTEXT_MODULE
 
 MIME = "application/vnd.codesearch.verdict+json"
 _OUTPUT_KEEP = 4096
+_ANSWER_BYTES = 16 << 20
 _REPR_KEEP = 300
 _CALLS_KEEP = 3
 
@@ -88,6 +90,8 @@ class _Channel:
         self.output_bytes = 0
         self.eof = False
         self.out_eof = False
+        self.watch: Callable[[], None] | None = None
+        self.received = 0
         self.created = self.chunk_time = self.arrived = time.perf_counter()
         self.poller = select.poll()
         self.poller.register(self.sock.fileno(), select.POLLIN)
@@ -132,8 +136,8 @@ class _Channel:
         while True:
             if len(self.buf) >= 4:
                 size = int.from_bytes(self.buf[:4], "big")
-                if size > 64 * 1024 * 1024:
-                    raise _Abort("unserializable", "sent a message over 64 MB")
+                if size > _ANSWER_BYTES:
+                    raise _Abort("unserializable", f"sent an answer over {_ANSWER_BYTES >> 20} MB")
                 if len(self.buf) >= 4 + size:
                     frame = bytes(self.buf[4 : 4 + size])
                     del self.buf[: 4 + size]
@@ -157,6 +161,9 @@ class _Channel:
             if not chunk:
                 self.eof = True
             self.chunk_time = time.perf_counter()
+            self.received += len(chunk)
+            if self.received > _ANSWER_BYTES:  # bounds what the trusted side holds and handles
+                raise _Abort("unserializable", f"answered with more than {_ANSWER_BYTES >> 20} MB in all")
             self.buf += chunk
 
     def _wait(self, deadline: float, event: int) -> None:
@@ -165,7 +172,9 @@ class _Channel:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _Abort("timeout", "")
-            ready = self.poller.poll(min(left, 1.0) * 1000)
+            ready = self.poller.poll(min(left, 0.1) * 1000)
+            if not ready and self.watch is not None:
+                self.watch()
             mine = False
             for fd, ev in ready:
                 if fd == self.out_fd:
@@ -279,6 +288,26 @@ def _vm_size(pid: int) -> int | None:
     return None
 
 
+def _unique_kb(root: int) -> int:
+    """Memory the processes below ``root`` hold of their own (Pss), in kB."""
+    total = 0
+    frontier = _proc_children(root)
+    seen: set[int] = set()
+    while frontier:
+        pid = frontier.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        frontier += _proc_children(pid)
+        with contextlib.suppress(OSError, ValueError):
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+    return total
+
+
 def _proc_children(pid: int) -> list[int]:
     found: list[int] = []
     with contextlib.suppress(OSError):
@@ -355,7 +384,8 @@ class _Run:
 
     def __init__(self, chan: _Channel, deadline: float, name: str, plan: list[Any]) -> None:
         self.chan = chan
-        self.started = chan.created
+        self.namespace: dict[str, Any] = {}
+        self.answered_in: float | None = None
         self.deadline = deadline
         self.name = name
         self.plan = list(plan)
@@ -414,6 +444,12 @@ class _Run:
         exceeds what passed here since it was started (it may claim less: a candidate can look
         faster than it is, never slower, and never pass a test it fails).
         """
+        if not self.plan:
+            return
+        # The arguments go out only now, after the candidate is defined: code running at import
+        # cannot see them, so all the work on them happens within the span timed below.
+        sent = time.perf_counter()
+        self.chan.send({"op": "plan", "calls": self.plan}, self.deadline)
         claimed = 0.0
         for _ in self.plan:
             try:
@@ -426,9 +462,10 @@ class _Run:
                 return
             t = reply.get("t")
             t = float(t) if isinstance(t, (int, float)) and t == t and t > 0 else 0.0
-            t = min(t, max(0.0, self.chan.arrived - self.started - claimed))
+            t = min(t, max(0.0, self.chan.arrived - sent - claimed))
             claimed += t
             self.answers.append((reply, t))
+        self.answered_in = self.chan.arrived - sent
 
     def _answer(self, reply: dict[str, Any], args: tuple[Any, ...], record: dict[str, Any]) -> Any:
         if "value" in reply:
@@ -528,17 +565,9 @@ class Evaluator:
     def run_batch(self, payload: str) -> None:
         batch = json.loads(payload)
         spec = self.specs[batch["key"]]
-        ready: list[dict[str, Any]] = []
-        flushed = time.monotonic()
-        for index, source in batch["candidates"]:
-            ready.append(self.verify_one(spec, index, source, batch["limits"]))
-            # One message per verdict costs more than a verdict; send them in small bunches,
-            # often enough that progress still looks live.
-            if time.monotonic() - flushed > 0.05:
-                self.publish({"verdicts": ready})
-                ready, flushed = [], time.monotonic()
-        if ready:
-            self.publish({"verdicts": ready})
+        self._stream("verdicts", (
+            self.verify_one(spec, index, source, batch["limits"]) for index, source in batch["candidates"]
+        ))
 
     def _zygote_for(self, context: str) -> _Zygote:
         z = self.zygote
@@ -551,7 +580,7 @@ class Evaluator:
         return self.zygote
 
     def _start(
-        self, spec: dict[str, Any], source: str, limits: dict[str, Any], plan: list[Any]
+        self, spec: dict[str, Any], source: str, limits: dict[str, Any]
     ) -> tuple[int, _Channel, float] | tuple[str, str]:
         """Start one candidate process; ``(pid, channel, deadline)`` or ``(status, error)``."""
         timeout = float(limits["timeout"])
@@ -566,32 +595,54 @@ class Evaluator:
             "cpu_s": max(1, int(timeout + 0.999)),
             "fsize": int(limits.get("fsize", 16 << 20)),
             "as_bytes": (zygote.as_base + int(limits["memory_mb"]) * (1 << 20)) if zygote.as_base else None,
-            "nproc": int(limits.get("nproc", 256)) if zygote.pidns else None,
+            "nproc": int(limits.get("nproc", 64)) if zygote.pidns else None,
         }
         try:
             reply, fds = zygote.request(
-                {"op": "spawn", "source": source, "name": spec["name"], "limits": sandbox_limits,
-                 "plan": plan}, 10
+                {"op": "spawn", "source": source, "name": spec["name"], "limits": sandbox_limits}, 10
             )
             if reply.get("op") == "invalid":
                 return "invalid", _text(reply.get("error"), 500)
-            return int(reply["pid"]), _Channel(fds[0], fds[1]), deadline
+            chan = _Channel(fds[0], fds[1])
+            chan.watch = self._memory_watch(zygote, int(limits["memory_mb"]))
+            return int(reply["pid"]), chan, deadline
         except (ZygoteLost, OSError, KeyError, ValueError) as e:
             zygote.kill()
             self.zygote = None
             return "crashed", f"could not start the candidate: {e}"
 
+    @staticmethod
+    def _namespace(spec: dict[str, Any]) -> dict[str, Any]:
+        """A fresh trusted namespace holding the context (tests may change it: one per candidate)."""
+        module = types.ModuleType(CONTEXT_MODULE)
+        sys.modules[CONTEXT_MODULE] = module
+        ns = module.__dict__
+        exec(spec["preamble_code"], ns)
+        for name, blob in spec.get("objects", []):
+            ns[name] = pickle.loads(bytes.fromhex(blob))  # the user's own values (--use)
+        exec(spec["context_code"], ns)
+        _CONTEXT_EXC.clear()
+        _CONTEXT_EXC.update({k: v for k, v in ns.items() if isinstance(v, type) and issubclass(v, Exception)})
+        return ns
+
     def verify_one(self, spec: dict[str, Any], index: int, source: str, limits: dict[str, Any]) -> dict[str, Any]:
         timeout = float(limits["timeout"])
         verdict: dict[str, Any] = {"index": index, "status": "error", "passed": False, "tests": [],
                                    "runtime_s": None, "error": None, "stdout": "", "output_bytes": 0}
-        started = self._start(spec, source, limits, spec["plan"])
+        try:  # before the candidate's clock starts: the context is the user's, not the candidate's
+            namespace = self._namespace(spec)
+        except Exception as e:
+            verdict["error"] = f"the context failed: {type(e).__name__}: {_text(e, 300)}"
+            _list_unrun(spec, verdict)
+            return verdict
+        started = self._start(spec, source, limits)
         if len(started) == 2:
             verdict["status"], verdict["error"] = started
             _list_unrun(spec, verdict)
             return verdict
         pid, chan, deadline = started
         run = _Run(chan, deadline, spec["name"], spec["plan"])
+        run.namespace = namespace
         try:
             with _alarm(deadline):
                 self._run_tests(spec, run, verdict)
@@ -610,6 +661,10 @@ class Evaluator:
         durations = sorted(t["duration_s"] for t in verdict["tests"] if t.get("calls"))
         if durations:
             verdict["runtime_s"] = durations[len(durations) // 2]
+        if run.answered_in is not None and durations and run.abort is None:
+            # Answers streamed in one go cannot be timed one by one here, and the candidate's own
+            # split can be faked; the total since it received the arguments cannot. Mean, then.
+            verdict["runtime_s"] = run.answered_in / len(durations)
         return verdict
 
     def run_probes(self, payload: str) -> None:
@@ -622,13 +677,40 @@ class Evaluator:
         batch = json.loads(payload)
         spec = self.specs[batch["key"]]
         plan = [{"args": args, "kwargs": ["D"]} for args in batch["probes"]]
+        self._stream("probes", (
+            {"index": index, **self._probe_one(spec, source, batch["limits"], plan)}
+            for index, source in batch["candidates"]
+        ))
+
+    def _stream(self, kind: str, reports: Iterator[dict[str, Any]]) -> None:
+        """Publish reports as they are made, a few per message (one message each costs more than
+        a report), but never holding one back for long: the caller watches for progress."""
         ready: list[dict[str, Any]] = []
-        for index, source in batch["candidates"]:
-            ready.append({"index": index, **self._probe_one(spec, source, batch["limits"], plan)})
-        self.publish({"probes": ready})
+        flushed = time.monotonic()
+        for report in reports:
+            ready.append(report)
+            if time.monotonic() - flushed > 0.05:
+                self.publish({kind: ready})
+                ready, flushed = [], time.monotonic()
+        if ready:
+            self.publish({kind: ready})
+
+    def _memory_watch(self, zygote: _Zygote, memory_mb: int) -> Callable[[], None]:
+        """A check, run while waiting on a candidate, of the memory all its processes hold.
+
+        RLIMIT_AS bounds each process; a candidate may fork. The zygote runs one candidate at a
+        time, so everything below it belongs to the current one.
+        """
+        budget = memory_mb * 1024  # kB
+
+        def check() -> None:
+            if _unique_kb(zygote.pid) > budget:
+                raise _Abort("memory", f"its processes used more than {memory_mb} MB together")
+
+        return check
 
     def _probe_one(self, spec: dict[str, Any], source: str, limits: dict[str, Any], plan: list[Any]) -> dict[str, Any]:
-        started = self._start(spec, source, limits, plan)
+        started = self._start(spec, source, limits)
         if len(started) == 2:
             return {"outputs": [started[0]] * len(plan), "shown": [started[1]] * len(plan)}
         pid, chan, deadline = started
@@ -640,6 +722,7 @@ class Evaluator:
                 why = "invalid" if first is not None and "invalid" in first else "crashed"
                 outputs, shown = [why] * len(plan), [why] * len(plan)
             else:
+                chan.send({"op": "plan", "calls": plan}, deadline)
                 for _ in plan:
                     reply = chan.recv(deadline)
                     if reply is None:
@@ -695,15 +778,7 @@ class Evaluator:
             verdict["error"] = (f"raised {kind}: {msg}" if msg else f"raised {kind}") + " while being defined"
             return
         run.prefetch()
-        module = types.ModuleType(CONTEXT_MODULE)
-        sys.modules[CONTEXT_MODULE] = module
-        ns = module.__dict__
-        exec(spec["preamble_code"], ns)
-        for name, blob in spec.get("objects", []):
-            ns[name] = pickle.loads(bytes.fromhex(blob))  # the user's own values (--use)
-        exec(spec["context_code"], ns)
-        _CONTEXT_EXC.clear()
-        _CONTEXT_EXC.update({k: v for k, v in ns.items() if isinstance(v, type) and issubclass(v, Exception)})
+        ns = run.namespace
         ns[spec["name"]] = _Proxy(run, spec["name"])
         ns["__cs_cmp__"] = lambda a, b, op, got_left: _record_cmp(run, a, b, op, got_left)
         ns["__cs_truth__"] = lambda v, negate: _record_truth(run, v, negate)
@@ -824,7 +899,8 @@ def _behaviour(reply: dict[str, Any]) -> tuple[str, str]:
             value = from_tree(reply["value"])
         except Unserializable:
             return "unserializable", "unserializable"
-        return "v:" + canonical(reply["value"]), _short(value, 120)
+        digest = hashlib.sha256(canonical(reply["value"]).encode()).hexdigest()[:24]
+        return "v:" + digest, _short(value, 120)  # compared by digest: answers can be huge
     if "unserializable" in reply:
         return "unserializable", "unserializable"
     kind = _text(reply.get("raised") or reply.get("exit") or "Exception", 100)

@@ -38,7 +38,8 @@ _ETC = (
     "nsswitch.conf", "mime.types",
 )
 _MERGED_USR = ("bin", "lib", "lib32", "lib64", "libx32", "sbin")
-_TMP_BYTES = 512 << 20
+_TMP_BYTES = 256 << 20
+_SHM_BYTES = 64 << 20
 
 
 class SandboxWarning(UserWarning):
@@ -95,7 +96,9 @@ class Isolation:
         """bwrap arguments for the zygote, run from inside the kernel sandbox."""
         if not self.sandboxed:
             return []
-        return [_bwrap(), *_common(), "--as-pid-1", "--disable-userns", "--"]
+        # A small /dev/shm of its own (bwrap's would be half the RAM), emptied after each candidate.
+        return [_bwrap(), *_common(), "--size", str(_SHM_BYTES), "--tmpfs", "/dev/shm",
+                "--as-pid-1", "--disable-userns", "--"]
 
 
 def visible_paths() -> tuple[str, ...]:

@@ -12,8 +12,8 @@ that:
 2. compiles and executes the candidate source, then serves calls: it receives arguments (plain
    data, or a pickle made by the trusted side), calls the function, and answers with the result as
    plain data (see ``_codec``) plus the arguments' new value when the call mutated them. When the
-   tests' calls are known in advance (literal arguments), their arguments come with the source
-   and the answers are sent without waiting for each request.
+   tests' calls are known in advance (literal arguments), their arguments come in one message
+   after the function is defined, and the answers are sent without waiting for each request.
 
 The child never receives test code or expected values: the asserts run on the trusted side
 (``_evaluator``), with the function's name bound to a proxy that calls into this child. The
@@ -29,6 +29,7 @@ Shipped into the sandbox as source together with ``_codec``; standard library on
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import os
@@ -154,7 +155,7 @@ def _spawn(context: types.ModuleType, code: types.CodeType, msg: dict[str, Any])
             ours.close()
             os.close(out_r)
             _become_candidate(theirs.detach(), out_w, msg["limits"])
-            _run_candidate(context, code, msg["name"], msg.get("plan") or [])
+            _run_candidate(context, code, msg["name"])
         finally:
             os._exit(70)
     theirs.close()
@@ -194,7 +195,7 @@ def _close_from(first: int) -> None:
     os.closerange(first, 1 << 16)
 
 
-def _run_candidate(context: types.ModuleType, code: types.CodeType, name: str, plan: list[Any]) -> None:
+def _run_candidate(context: types.ModuleType, code: types.CodeType, name: str) -> None:
     sock = socket.socket(fileno=_CALL_FD)
     ns = context.__dict__
     try:
@@ -207,15 +208,18 @@ def _run_candidate(context: types.ModuleType, code: types.CodeType, name: str, p
         _reply(sock, {"invalid": f"does not define a function `{name}`"})
         return
     _reply(sock, _READY)
-    # Calls the trusted side announced up front (literal arguments, one per test, in test order):
-    # answer them all without waiting to be asked, then serve calls one by one.
-    for call in plan:
-        _reply(sock, _call(fn, call))
     while True:
         got = recv_msg(sock)
         if got is None:
             return
-        _reply(sock, _call(fn, got[0]))
+        msg = got[0]
+        if msg.get("op") == "plan":
+            # Calls known up front (literal arguments, one per test, in test order): answer them
+            # all without waiting to be asked for each.
+            for call in msg["calls"]:
+                _reply(sock, _call(fn, call))
+        else:
+            _reply(sock, _call(fn, msg))
 
 
 def _call(fn: Any, msg: dict[str, Any]) -> dict[str, Any]:
@@ -296,7 +300,10 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
         if wait:
             _collect(pid)
         _collect(None)
-        return _statuses.pop(pid, None)
+        _wipe()
+        status = _statuses.pop(pid, None)
+        _statuses.clear()  # statuses of anything else are of no use (and pids get reused)
+        return status
     _kill(-pid)
     for _ in range(10000):
         _collect(None)
@@ -307,7 +314,28 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
             _kill(-other)
             _kill(other)
         time.sleep(0.001)
-    return _statuses.pop(pid, None)
+    status = _statuses.pop(pid, None)
+    _statuses.clear()
+    return status
+
+
+_KEEP = ("/tmp/home", "/tmp/work")
+
+
+def _wipe() -> None:
+    """Empty the sandbox's writable places so nothing passes from one candidate to the next."""
+    for top in ("/tmp", "/dev/shm"):
+        for root, dirs, files in os.walk(top, topdown=False):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(root, name))
+            for name in dirs:
+                path = os.path.join(root, name)
+                if path not in _KEEP:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(path)
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)  # a symlink to a directory
 
 
 def _collect(pid: int | None, grace: float | None = None) -> None:
