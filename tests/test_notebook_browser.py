@@ -159,8 +159,10 @@ def llm_reply(k: int) -> str:
 
 @pytest.fixture(scope="module")
 def fake_llm() -> Iterator[FakeLLM]:
-    # Latency makes the run last several seconds, so progress is visible while it streams.
-    with FakeLLM(ScriptedResponder([llm_reply(k) for k in range(CANDIDATES + 20)]), latency=0.15) as fake:
+    # Latency makes the run last several seconds, so progress is visible while it streams. Twice
+    # as many replies as requests: on a loaded machine some requests time out and are retried,
+    # and a reply handed out twice would merge two samples into one candidate (297 of 300).
+    with FakeLLM(ScriptedResponder([llm_reply(k) for k in range(CANDIDATES * 2)]), latency=0.15) as fake:
         yield fake
 
 
