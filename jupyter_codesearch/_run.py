@@ -14,7 +14,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -367,7 +367,7 @@ class SearchRun:
             jobs.append(self._run_synth(required=which == "synth"))
         if not jobs:
             return False
-        await asyncio.gather(*jobs)
+        await _all_or_none(jobs)
         held, self._held = self._held, []
         for cand in held:  # overlap off: verification starts only now
             await self._verify(cand)
@@ -560,6 +560,18 @@ class SearchRun:
                 "key in the provider's variable (OPENAI_API_KEY, ...)."
             )
         self._notice(f"offline synthesizer skipped: {why}")
+
+
+async def _all_or_none(jobs: list[Coroutine[Any, Any, None]]) -> None:
+    """Run jobs together; when one fails, cancel the others (the synthesizer must not go on
+    adding candidates to a run that has failed) and raise its error."""
+    tasks = [asyncio.ensure_future(j) for j in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 _SYNTH_QUIET_S = 8.0

@@ -133,3 +133,28 @@ def test_asserts_on_values_the_function_touched_do_not_warn() -> None:
         warnings.simplefilter("error")
         spec = Spec.parse(text)
     assert spec.warnings == ()
+
+
+def test_a_helper_the_tests_use_after_the_stub_does_not_become_the_stub() -> None:
+    spec = Spec.parse(
+        'def sort_list(xs):\n    """Sort."""\n\n'
+        "def is_sorted(xs):\n    return all(a <= b for a, b in zip(xs, xs[1:]))\n\n"
+        "assert is_sorted(sort_list([3, 1, 2]))\n"
+    )
+    assert spec.name == "sort_list"
+    assert spec.items[0].kind == "setup" and spec.items[0].source.startswith("def is_sorted")
+
+
+def test_one_line_stubs_keep_their_annotated_signature() -> None:
+    spec = Spec.parse("def f(x: int) -> int: ...\nassert f(1) == 1\n")
+    assert spec.stub.signature == "def f(x: int) -> int:"
+    spec = Spec.parse("def f(x: int) -> int: 'Double it.'\nassert f(1) == 2\n")
+    assert spec.stub.source == "def f(x: int) -> int:\n    'Double it.'\n"
+
+
+def test_hidden_setup_lines_stay_out_of_what_models_see() -> None:
+    spec = Spec.parse(
+        "def f(x):\n    '''d'''\ncases = [(10, 11)]  # hidden\nfor a, b in cases:\n    assert f(a) == b\n"
+    )
+    assert spec.items[0].hidden
+    assert "(10, 11)" not in spec.public_text()

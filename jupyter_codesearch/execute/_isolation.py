@@ -186,8 +186,9 @@ def detect_isolation(mode: str = "auto", python: str | None = None) -> Isolation
         _WARNED = True
         warnings.warn(
             f"jupyter-codesearch: candidates will run WITHOUT an OS sandbox ({problem}); only "
-            "resource limits apply. Install bubblewrap (`apt-get install bubblewrap`) to isolate "
-            "them from your files and network.",
+            "resource limits apply: a hostile candidate could read your files, use the network, "
+            "and tamper with its own verification. Install bubblewrap (`apt-get install "
+            "bubblewrap`) to isolate candidates.",
             SandboxWarning,
             stacklevel=3,
         )

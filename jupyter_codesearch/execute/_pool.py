@@ -255,8 +255,10 @@ class KernelPool:
         if self._started:
             return
         t0 = time.monotonic()
+        _sweep_stale_runtime_dirs()
         # Short, private (0700) and outside the user's directories: IPC socket paths live here.
-        self.runtime_dir = tempfile.mkdtemp(prefix="codesearch-")
+        # The owner's pid in the name lets a later pool clean up after one that was killed.
+        self.runtime_dir = tempfile.mkdtemp(prefix=f"codesearch-{os.getpid()}-")
         self._kernels = [_Kernel(self, i) for i in range(self.workers)]
         try:
             await asyncio.gather(*(k.start() for k in self._kernels))
@@ -407,6 +409,24 @@ class KernelPool:
             unreported = pending.get(index)
             if unreported is not None and not unreported.future.done():
                 self._queue.put(unreported)
+
+
+def _sweep_stale_runtime_dirs() -> None:
+    """Remove runtime dirs of pools whose process is gone (killed before it could clean up)."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        parts = name.split("-")
+        if len(parts) != 3 or parts[0] != "codesearch" or not parts[1].isdigit():
+            continue
+        path = os.path.join(base, name)
+        try:
+            if os.stat(path).st_uid != os.getuid():
+                continue
+            os.kill(int(parts[1]), 0)  # still alive (or not ours to signal): leave it
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _spec_payload(spec: Spec) -> str:

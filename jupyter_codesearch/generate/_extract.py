@@ -43,6 +43,24 @@ def _defines(tree: ast.Module, name: str) -> bool:
     )
 
 
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
+                ast.AnnAssign)
+
+
+def _supports(block: str, used: set[str]) -> bool:
+    """A block of imports and definitions only, defining something the function uses."""
+    tree = _parse(block)
+    if tree is None or not tree.body or not all(isinstance(n, _DEFINITIONS) for n in tree.body):
+        return False
+    if all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body):
+        return True
+    defined = {getattr(n, "name", None) for n in tree.body} | {
+        t.id for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
+        for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)
+    }
+    return bool(defined & used)
+
+
 def extract(reply: str, name: str) -> Extracted:
     """Find the code defining ``name`` in a reply: fenced blocks first, then bare text.
 
@@ -57,14 +75,14 @@ def extract(reply: str, name: str) -> Extracted:
     saw_code = bool(_FENCE.search(reply))  # fenced, but not Python: treat as no usable code
     if blocks:
         parsed = [body for _, body in blocks if _parse(body) is not None]
-        # Imports put in a block of their own belong to the function; example usage does not.
-        imports = [b.strip("\n") for b in parsed if all(
-            isinstance(n, (ast.Import, ast.ImportFrom)) for n in _parse(b).body  # type: ignore[union-attr]
-        )]
         for body in parsed:
             tree = _parse(body)
             if tree is not None and _defines(tree, name):
-                return Extracted("\n".join([*imports, body.strip("\n")]) + "\n")
+                # Imports and helpers put in blocks of their own belong to the function;
+                # example usage (calls, prints, asserts) does not.
+                used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+                extra = [b.strip("\n") for b in parsed if b is not body and _supports(b, used)]
+                return Extracted("\n\n".join([*extra, body.strip("\n")]) + "\n")
         joined = "\n\n".join(parsed)
         tree = _parse(joined) if parsed else None
         if tree is not None and _defines(tree, name):

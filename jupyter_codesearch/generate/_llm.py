@@ -190,7 +190,6 @@ class LLMGenerator:
         self.api_key = self._api_key()
         self.cache = ResponseCache(self.config.cache_dir or default_cache_dir()) if self.config.cache else None
         self._litellm: Any = None
-        self._fatal: ModelError | None = None
         self.last_error: BaseException | None = None
 
     def _api_key(self) -> str | None:
@@ -216,18 +215,19 @@ class LLMGenerator:
             self._litellm = await asyncio.to_thread(import_litellm)
         sem = asyncio.Semaphore(self.config.concurrency)
         queue: asyncio.Queue[Reply | BaseException | None] = asyncio.Queue()
+        fatal: list[ModelError] = []  # per stream: a failed side request must not end generation
         jobs = [(p, i) for p in prompts for i in range(p.samples)]
         temps = self.config.temperatures
 
         async def one(prompt: Prompt, index: int) -> None:
             async with sem:
-                if self.budget.exhausted() or self._fatal is not None:
+                if self.budget.exhausted() or fatal:
                     return
                 temperature = temps[index % len(temps)]
                 try:
                     reply = await self._request(prompt, index, temperature)
                 except ModelError as e:
-                    self._fatal = self._fatal or e
+                    fatal.append(e)
                     await queue.put(e)
                     return
                 if reply is not None:
@@ -240,6 +240,7 @@ class LLMGenerator:
                 await queue.put(None)
 
         runner = asyncio.create_task(all_jobs())
+        failed_before = self.failed
         got = 0
         try:
             while True:
@@ -254,7 +255,7 @@ class LLMGenerator:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
         last = self.last_error
-        if not got and self.failed and last is not None:  # nothing ever came back
+        if not got and self.failed > failed_before and last is not None:  # nothing ever came back
             raise ModelError(self._explain(last))
         if self.budget.stopped:
             self.notices.append(self.budget.stopped + f"; stopped after {self.budget.requests} requests")
@@ -272,9 +273,14 @@ class LLMGenerator:
                      ex.APIConnectionError, ex.BadGatewayError, ex.APIResponseValidationError)
         fatal = (ex.AuthenticationError, ex.NotFoundError, ex.PermissionDeniedError, ex.BadRequestError,
                  ex.PaymentRequiredError, ex.UnsupportedParamsError)
+        # Bad requests because of *this* prompt (too long, refused): lose this sample, not the run.
+        this_request = (ex.ContextWindowExceededError, ex.ContentPolicyViolationError)
         kwargs: dict[str, Any] = {
             "model": self.model, "messages": prompt.as_messages(), "temperature": temperature,
             "seed": seed, "timeout": self.config.request_timeout, "num_retries": 0,
+            # Providers differ: Anthropic takes no seed, o-series models only temperature 1.
+            # Let litellm leave out what a provider does not take instead of failing.
+            "drop_params": True,
         }
         if self.config.api_base:
             kwargs["api_base"] = self.config.api_base
@@ -291,6 +297,11 @@ class LLMGenerator:
             self.on_request()
             try:
                 resp = await lt.acompletion(**kwargs)
+            except this_request as e:
+                self.failed += 1
+                self.last_error = e
+                self.notices.append(f"a request was refused: {type(e).__name__}")
+                return None
             except fatal as e:
                 raise ModelError(self._explain(e)) from None
             except retryable as e:

@@ -56,7 +56,8 @@ class Item:
     """1-based line of the statement in the cell (after ``line_offset``)."""
     end_line: int
     hidden: bool = False
-    """A test carrying a ``# hidden`` comment: used for verdicts, never shown to a model."""
+    """Carries a ``# hidden`` comment: used for verdicts, never shown to a model (a setup line
+    so marked, such as a table of hidden cases, is kept from models too)."""
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,11 @@ def _parse(text: str, offset: int) -> Spec:
         raise SpecError(
             f"no tests: add at least one `assert {stub_hint}(...) == ...` after the function stub."
         )
-    stub_index = next(
-        (k for k in range(first_test - 1, -1, -1) if isinstance(body[k], ast.FunctionDef)), None
-    )
+    defs = [k for k in range(first_test) if isinstance(body[k], ast.FunctionDef)]
+    # The last def before the tests, unless a helper the tests use comes after the stub: then
+    # the last one whose body is only a docstring / `pass` / `...` is the one to search for.
+    stubs = [k for k in defs if _is_stub_body(body[k])]  # type: ignore[arg-type]
+    stub_index = stubs[-1] if stubs else (defs[-1] if defs else None)
     if stub_index is None:
         line = body[first_test].lineno + offset
         later_def = next(
@@ -220,7 +223,8 @@ def _parse(text: str, offset: int) -> Spec:
                 notes.append(note)
                 warnings.warn(note, SpecWarning, stacklevel=3)
         else:
-            items.append(Item("setup", source, node.lineno + offset, end + offset))
+            hidden = any(ln in hidden_lines for ln in range(node.lineno, end + 1))
+            items.append(Item("setup", source, node.lineno + offset, end + offset, hidden))
             if any(_mentions(node, name) for name in touched):
                 touched |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
@@ -239,17 +243,32 @@ def _parse(text: str, offset: int) -> Spec:
     )
 
 
+def _is_stub_body(node: ast.FunctionDef) -> bool:
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    return all(
+        isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                    and s.value.value is Ellipsis)
+        for s in body
+    )
+
+
 def _make_stub(node: ast.FunctionDef, src_lines: list[str], offset: int) -> Stub:
     args = node.args
     params = tuple(a.arg for a in (*args.posonlyargs, *args.args))
-    body_start = node.body[0].lineno if node.body else node.lineno + 1
-    signature = "\n".join(src_lines[node.lineno - 1 : body_start - 1]).rstrip()
-    if not signature:  # `def f(x): return x` on one line
-        signature = src_lines[node.lineno - 1].split(":", 1)[0] + ":"
+    first = node.body[0]
+    if first.lineno == node.lineno:  # `def f(x: int) -> int: ...` on one line
+        line = src_lines[node.lineno - 1]
+        signature = line[: _char_col(line, first.col_offset)].rstrip()
+    else:
+        signature = "\n".join(src_lines[node.lineno - 1 : first.lineno - 1]).rstrip()
     doc = ast.get_docstring(node)
     source = signature
-    if doc is not None:
-        first = node.body[0]
+    if doc is not None and first.lineno == node.lineno:
+        source += "\n    " + repr(doc)
+    elif doc is not None:
         source += "\n" + "\n".join(src_lines[first.lineno - 1 : (first.end_lineno or first.lineno)])
     else:
         source += "\n    ..."
