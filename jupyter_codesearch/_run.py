@@ -156,6 +156,8 @@ class SearchRun:
         self._llm: LLMGenerator | None = None
         self._held: list[Candidate] = []
         self._probe_trees: tuple[Any, ...] = ()
+        self._version = 0
+        self._cluster_cache: tuple[int, list[Cluster]] | None = None
         self._pool_task: asyncio.Future[Any] | None = None
         self._probes_ready: asyncio.Future[tuple[Any, ...]] | None = None
         self.error: CodeSearchError | None = None
@@ -172,13 +174,25 @@ class SearchRun:
     def ranked(self) -> list[Candidate]:
         """Candidates best first: passing ones by behaviour cluster (most votes first), then
         runtime, then size; then the rest by tests passed. ``cluster`` fields are filled in."""
-        return ranked(self.candidates, self.clusters())
+        candidates, found = self._clustered()
+        return ranked(candidates, found)
 
     def clusters(self) -> list[Cluster]:
         """Behaviour clusters of the passing candidates probed so far, heaviest first."""
-        if not self.config.cluster:
-            return []
-        return clusters(self.candidates)
+        return self._clustered()[1]
+
+    def _clustered(self) -> tuple[list[Candidate], list[Cluster]]:
+        # One clustering per state of the run: a display that asks for the ranking and then the
+        # disagreements gets both from the same clusters (and pays for clustering once).
+        with self._lock:
+            version, candidates = self._version, list(self._candidates)
+            cached = self._cluster_cache
+        if cached is not None and cached[0] == version:
+            return candidates, cached[1]
+        found = clusters(candidates) if self.config.cluster else []
+        with self._lock:
+            self._cluster_cache = (version, found)
+        return candidates, found
 
     @property
     def probes(self) -> tuple[tuple[Any, ...], ...]:
@@ -424,6 +438,7 @@ class SearchRun:
                 merged_cost = None if old.cost is None or cost is None else old.cost + cost
                 cand = replace(old, samples=old.samples + 1, tokens=old.tokens + tokens, cost=merged_cost)
                 self._candidates[existing] = cand
+                self._version += 1
             else:
                 cand = Candidate(
                     id=len(self._candidates), code=code, origin=origin, model=model, round=round_,
@@ -432,6 +447,7 @@ class SearchRun:
                 )
                 self._by_key[key] = cand.id
                 self._candidates.append(cand)
+                self._version += 1
         self._emit("candidate", cand)
         self._emit("progress", self.progress)
         if existing is None and invalid is None:
@@ -455,6 +471,7 @@ class SearchRun:
         with self._lock:
             cand = replace(self._candidates[verdict.index], verdict=verdict)
             self._candidates[verdict.index] = cand
+            self._version += 1
         self._emit("candidate", cand)
         self._emit("progress", self.progress)
         if cand.passed and self._probes_ready is not None:
@@ -496,6 +513,7 @@ class SearchRun:
             cand = replace(self._candidates[cand.id], probe_outputs=tuple(result["outputs"]),
                            probe_shown=tuple(result["shown"]))
             self._candidates[cand.id] = cand
+            self._version += 1
         self._emit("candidate", cand)
 
     async def _run_synth(self, required: bool) -> None:
