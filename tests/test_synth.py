@@ -204,6 +204,14 @@ def test_arbitrary_mapping_gives_no_lookup_table() -> None:
         assert "==" not in src or "'" not in src.split("==")[1][:3]
 
 
+def test_an_input_shared_by_all_others_is_not_a_literal_to_compare_with() -> None:
+    # 'x y' is a substring of every input, so it would be mined as a delimiter; as a literal it
+    # would allow `if s == 'x y':`, a lookup of the first example
+    train = [(("x y",), "X Y"), (("ax y",), "ax y"), (("cx y",), "cx y"), (("bx y",), "bx y")]
+    for src in synthesize(train, ["s"], "f", time_limit=2, max_programs=3):
+        assert "'x y'" not in src
+
+
 def test_constant_outputs_are_not_copied_whole() -> None:
     train = [(("Park Kim",), "Kim"), (("Lee Kim",), "Kim")]
     src = _first(train, ["name"])
