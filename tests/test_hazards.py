@@ -450,3 +450,24 @@ def test_a_slow_context_is_not_charged_to_the_candidate() -> None:
     spec = "import time\ntime.sleep(1.2)\n" + PLUS_ONE
     [verdict] = verify(spec, [GOOD], timeout=1.0)
     assert verdict.passed, verdict.error
+
+
+def test_a_candidate_holds_only_its_own_descriptors() -> None:
+    source = body("""
+        import os, stat
+        def f(x):
+            found = []
+            for fd in range(1024):
+                try:
+                    mode = os.fstat(fd).st_mode
+                except OSError:
+                    continue
+                kinds = [(stat.S_ISCHR, "chr"), (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "sock")]
+                kind = next((name for test, name in kinds if test(mode)), "other")
+                found.append((fd, kind))
+            return found
+        """)
+    [verdict] = verify("def f(x):\n    '''d'''\n\nassert f(1) == []\n", [source], workers=1)
+    # stdin is /dev/null, stdout and stderr the capture pipe, 3 the call socket: nothing of the
+    # zygote's (its control socket above all), nothing of the kernel's.
+    assert verdict.tests[0].got == repr([(0, "chr"), (1, "fifo"), (2, "fifo"), (3, "sock")])

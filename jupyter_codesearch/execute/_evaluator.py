@@ -546,6 +546,7 @@ class Evaluator:
         self.cfg = cfg
         self.specs: dict[str, dict[str, Any]] = {}
         self.zygote: _Zygote | None = None
+        self.unreaped: int | None = None
         self.publish: Callable[[dict[str, Any]], None] = _publish
 
     def load_spec(self, payload: str) -> None:
@@ -576,6 +577,7 @@ class Evaluator:
         if z is not None:
             z.kill()
             self.zygote = None
+            self.unreaped = None  # its processes went with its sandbox
         self.zygote = _Zygote(self.cfg, context)
         return self.zygote
 
@@ -597,18 +599,23 @@ class Evaluator:
             "as_bytes": (zygote.as_base + int(limits["memory_mb"]) * (1 << 20)) if zygote.as_base else None,
             "nproc": int(limits.get("nproc", 64)) if zygote.pidns else None,
         }
+        previous, self.unreaped = self.unreaped, None
         try:
             reply, fds = zygote.request(
-                {"op": "spawn", "source": source, "name": spec["name"], "limits": sandbox_limits}, 10
+                {"op": "spawn", "source": source, "name": spec["name"], "limits": sandbox_limits,
+                 "reap": previous}, 10
             )
             if reply.get("op") == "invalid":
                 return "invalid", _text(reply.get("error"), 500)
+            if reply.get("op") != "spawned" or len(fds) != 2:
+                raise ZygoteLost(f"unexpected reply from the zygote: {_text(reply, 100)}")
             chan = _Channel(fds[0], fds[1])
             chan.watch = self._memory_watch(zygote, int(limits["memory_mb"]))
             return int(reply["pid"]), chan, deadline
         except (ZygoteLost, OSError, KeyError, ValueError) as e:
             zygote.kill()
             self.zygote = None
+            self.unreaped = None  # its processes went with its sandbox
             return "crashed", f"could not start the candidate: {e}"
 
     @staticmethod
@@ -649,7 +656,11 @@ class Evaluator:
         except _Abort as e:  # from the alarm, outside any proxy call
             run.abort = run.abort or e
         finally:
-            status = self._reap(pid, wait=run.abort is not None and run.abort.status == "crashed")
+            status = None
+            if run.abort is not None and run.abort.status == "crashed":
+                status = self._reap(pid, wait=True)  # its wait status explains the crash
+            else:
+                self.unreaped = pid  # swept with the next spawn, or at the end of the batch
             chan._drain_output()
             chan.close()
         _list_unrun(spec, verdict)
@@ -688,10 +699,13 @@ class Evaluator:
         ready: list[dict[str, Any]] = []
         flushed = time.monotonic()
         for report in reports:
-            ready.append(report)
+            ready.append(_compact(report))
             if time.monotonic() - flushed > 0.05:
                 self.publish({kind: ready})
                 ready, flushed = [], time.monotonic()
+        if self.unreaped is not None:  # nothing of the batch's last candidate outlives the batch
+            self._reap(self.unreaped, wait=False)
+            self.unreaped = None
         if ready:
             self.publish({kind: ready})
 
@@ -734,7 +748,7 @@ class Evaluator:
             outputs.append(e.status)
             shown.append(e.status)
         finally:
-            self._reap(pid, wait=False)
+            self.unreaped = pid
             chan.close()
         missing = len(plan) - len(outputs)
         if missing > 0:  # it stopped answering: the rest is that same behaviour
@@ -747,13 +761,19 @@ class Evaluator:
         z = self.zygote
         if z is None:
             return None
+        if self.unreaped is not None and self.unreaped != pid:
+            previous, self.unreaped = self.unreaped, None
+            self._reap(previous, wait=False)
         try:
             reply, _ = z.request({"op": "reap", "pid": pid, "wait": wait}, 10)
+            if reply.get("op") != "reaped":
+                raise ZygoteLost(f"unexpected reply from the zygote: {_text(reply, 100)}")
             status = reply.get("status")
             return status if isinstance(status, int) else None
         except (ZygoteLost, OSError):
             z.kill()  # it was killed, stopped, or hung: take its sandbox down and start afresh
             self.zygote = None
+            self.unreaped = None  # its processes went with its sandbox
             return None
 
     def _run_tests(self, spec: dict[str, Any], run: _Run, verdict: dict[str, Any]) -> None:
@@ -958,12 +978,18 @@ def _alarm(deadline: float) -> Any:
         signal.signal(signal.SIGALRM, old)
 
 
+def _compact(report: dict[str, Any]) -> dict[str, Any]:
+    """What the caller needs: it has the spec, so a test's source and hidden flag stay here, and
+    empty fields are left out (verdicts are most of the traffic back to the caller)."""
+    tests = [{k: v for k, v in t.items() if k not in ("source", "hidden") and v is not None and v != []}
+             for t in report.get("tests", ())]
+    return {**report, "tests": tests}
+
+
 def _publish(verdict: dict[str, Any]) -> None:
     from IPython.display import publish_display_data
 
-    try:
-        publish_display_data({MIME: verdict})  # type: ignore[no-untyped-call]
-    except (UnicodeError, ValueError):
-        # Some text we missed cannot be encoded: send it mangled rather than lose every verdict.
-        clean = json.loads(json.dumps(verdict, ensure_ascii=False).encode("utf-8", "replace"))
-        publish_display_data({MIME: clean})  # type: ignore[no-untyped-call]
+    # One JSON string, not a structure: the display machinery walks structures in Python.
+    text = json.dumps(verdict, ensure_ascii=False, allow_nan=True)
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates we missed
+    publish_display_data({MIME: text})  # type: ignore[no-untyped-call]

@@ -214,7 +214,7 @@ class _Kernel:
             content = msg["content"]
             if kind == "display_data" and MIME in content.get("data", {}):
                 last = time.monotonic()
-                data = content["data"][MIME]
+                data = json.loads(content["data"][MIME])
                 for report in data.get("verdicts", data.get("probes", [])):
                     on_report(report)
             elif kind == "error":
@@ -354,12 +354,13 @@ class KernelPool:
         order = [job.uid for job in batch]
 
         probes = batch[0].probes
+        tests = {t.line: (t.source, t.hidden) for t in spec.tests}
 
         def on_report(report: dict[str, Any]) -> None:
             job = pending.pop(int(report["index"]), None)
             if job is not None and not job.future.done():
                 if probes is None:
-                    job.future.set_result(replace(Verdict.from_report(report), index=job.index))
+                    job.future.set_result(replace(Verdict.from_report(report, tests), index=job.index))
                 else:
                     job.future.set_result({"outputs": report["outputs"], "shown": report["shown"]})
 

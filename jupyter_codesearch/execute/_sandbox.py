@@ -55,6 +55,8 @@ _MAX_REPLY = 64 * 1024 * 1024
 
 
 _MAX_SOURCE = 512 * 1024
+_IN_OWN_PIDNS = [False]
+_DEVNULL = [0]
 _READY = {"ready": True}
 _SYS_CLOSE_RANGE = 436  # the same number on x86_64 and the generic table (arm64, riscv)
 try:
@@ -75,6 +77,7 @@ def zygote_main(ctl_fd: int) -> None:
     # Candidates are our children: keep them from ptracing us or reading our memory.
     _prctl(_PR_SET_DUMPABLE, 0)
     in_own_pidns = os.getpid() == 1
+    _IN_OWN_PIDNS[0] = in_own_pidns
     if not in_own_pidns:
         _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the kernel, not for us
@@ -82,6 +85,8 @@ def zygote_main(ctl_fd: int) -> None:
         os.dup2(ctl_fd, _CALL_FD)
         os.close(ctl_fd)
     ctl = socket.socket(fileno=_CALL_FD)
+    # Only now: opened earlier, it could take fd 3 and end up a copy of the control socket.
+    _DEVNULL[0] = os.open(os.devnull, os.O_RDONLY)
     context = types.ModuleType(CONTEXT_MODULE)
     sys.modules[CONTEXT_MODULE] = context
     send_msg(ctl, {"op": "hello", "pid": os.getpid(), "pidns": in_own_pidns})
@@ -94,6 +99,8 @@ def zygote_main(ctl_fd: int) -> None:
         if op == "context":
             send_msg(ctl, _load_context(context, msg))
         elif op == "spawn":
+            if msg.get("reap"):  # the previous candidate, done with: one message instead of two
+                _reap(int(msg["reap"]), False, in_own_pidns)
             code = _compile(msg["source"])
             if isinstance(code, str):  # invalid: no process needed to say so
                 send_msg(ctl, {"op": "invalid", "error": code})
@@ -164,11 +171,11 @@ def _spawn(context: types.ModuleType, code: types.CodeType, msg: dict[str, Any])
 
 
 def _become_candidate(call_fd: int, out_fd: int, limits: dict[str, Any]) -> None:
-    os.setsid()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGXFSZ):
-        signal.signal(sig, signal.SIG_DFL)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
+    # Signals keep the zygote's dispositions: SIGINT ignored (interrupts are the kernel's),
+    # SIGXFSZ ignored by Python (a write past the file-size limit raises instead of killing).
+    if not _IN_OWN_PIDNS[0]:
+        os.setsid()  # its own process group, for the sweep (in our PID namespace kill(-1) does it)
+    os.dup2(_DEVNULL[0], 0)
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     os.dup2(call_fd, _CALL_FD)  # replaces the zygote's control socket in this process
@@ -319,11 +326,30 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
     return status
 
 
+
+
+_WRITABLE = ("/tmp", "/tmp/home", "/tmp/work", "/dev/shm")
 _KEEP = ("/tmp/home", "/tmp/work")
+_clean_stamp: list[tuple[int, int] | None] = []
+
+
+def _stamp() -> list[tuple[int, int] | None]:
+    # Anything created below them changes one of these directories' times.
+    out: list[tuple[int, int] | None] = []
+    for d in _WRITABLE:
+        try:
+            st = os.stat(d)
+            out.append((st.st_mtime_ns, st.st_ctime_ns))
+        except OSError:
+            out.append(None)
+    return out
 
 
 def _wipe() -> None:
     """Empty the sandbox's writable places so nothing passes from one candidate to the next."""
+    global _clean_stamp
+    if _stamp() == _clean_stamp:  # the usual case: the candidate wrote nothing
+        return
     for top in ("/tmp", "/dev/shm"):
         for root, dirs, files in os.walk(top, topdown=False):
             for name in files:
@@ -336,6 +362,7 @@ def _wipe() -> None:
                         os.rmdir(path)
                     with contextlib.suppress(OSError):
                         os.unlink(path)  # a symlink to a directory
+    _clean_stamp = _stamp()
 
 
 def _collect(pid: int | None, grace: float | None = None) -> None:

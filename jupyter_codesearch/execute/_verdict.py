@@ -67,12 +67,14 @@ class Verdict:
         return out
 
     @classmethod
-    def from_report(cls, report: dict[str, Any]) -> Verdict:
-        """Build from a kernel's report (already produced by our own trusted evaluator)."""
+    def from_report(cls, report: dict[str, Any], tests_by_line: dict[int, tuple[str, bool]]) -> Verdict:
+        """Build from a kernel's report (made by our own trusted evaluator); the tests' source
+        and hidden flags come from the spec, by line."""
         tests = tuple(
             TestResult(
-                passed=bool(t["passed"]), source=t["source"], line=int(t["line"]),
-                hidden=bool(t.get("hidden")), got=t.get("got"), expected=t.get("expected"),
+                passed=bool(t["passed"]), source=tests_by_line.get(int(t["line"]), ("", False))[0],
+                line=int(t["line"]), hidden=tests_by_line.get(int(t["line"]), ("", False))[1],
+                got=t.get("got"), expected=t.get("expected"),
                 error=t.get("error"), duration_s=float(t.get("duration_s") or 0.0),
                 calls=tuple(dict(c) for c in t.get("calls", ())),
             )
