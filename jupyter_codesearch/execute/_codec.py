@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import json
+import socket
 from typing import Any
 
 __all__ = ["MAX_BYTES", "Unserializable", "canonical", "decode", "encode", "from_tree", "to_tree"]
@@ -41,7 +42,7 @@ def to_tree(value: object) -> Any:
 
 def encode(value: object) -> bytes:
     """Encode plain data as bytes (a JSON text of :func:`to_tree`)."""
-    return json.dumps(to_tree(value), separators=(",", ":"), allow_nan=True).encode()
+    return _encode(to_tree(value)).encode()
 
 
 def _enc(v: Any, depth: int) -> Any:
@@ -156,11 +157,14 @@ def _type_name(v: object) -> str:
 _LEN = 4
 
 
+# One encoder made once: json.dumps() with options builds a new one per call, which in a freshly
+# forked candidate means touching (and copying) more of the zygote's memory for every message.
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=True).encode
+
+
 def send_msg(sock: Any, obj: object, fds: tuple[int, ...] = ()) -> None:
     """Send one JSON message (with file descriptors attached, if any)."""
-    import socket
-
-    data = json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
+    data = _encode(obj).encode()
     frame = len(data).to_bytes(_LEN, "big") + data
     if fds:
         sent = socket.send_fds(sock, [frame], list(fds))
@@ -169,11 +173,12 @@ def send_msg(sock: Any, obj: object, fds: tuple[int, ...] = ()) -> None:
         sock.sendall(frame)
 
 
-def recv_msg(sock: Any, limit: int = MAX_BYTES) -> tuple[Any, list[int]] | None:
+def recv_msg(sock: Any, limit: int = MAX_BYTES, fds: bool = True) -> tuple[Any, list[int]] | None:
     """Receive one message and the fds sent with it; ``None`` on end of stream (blocking)."""
-    import socket
-
-    head, fds, _flags, _addr = socket.recv_fds(sock, _LEN, 8)
+    if fds:
+        head, passed, _flags, _addr = socket.recv_fds(sock, _LEN, 8)
+    else:
+        head, passed = sock.recv(_LEN), []
     if not head:
         return None
     while len(head) < _LEN:
@@ -191,4 +196,4 @@ def recv_msg(sock: Any, limit: int = MAX_BYTES) -> tuple[Any, list[int]] | None:
             return None
         chunks.append(chunk)
         need -= len(chunk)
-    return json.loads(b"".join(chunks)), fds
+    return json.loads(b"".join(chunks)), passed

@@ -546,7 +546,7 @@ class Evaluator:
         self.cfg = cfg
         self.specs: dict[str, dict[str, Any]] = {}
         self.zygote: _Zygote | None = None
-        self.unreaped: int | None = None
+        self.unreaped = False  # the zygote's last candidate is done with but not yet swept
         self.publish: Callable[[dict[str, Any]], None] = _publish
 
     def load_spec(self, payload: str) -> None:
@@ -577,14 +577,14 @@ class Evaluator:
         if z is not None:
             z.kill()
             self.zygote = None
-            self.unreaped = None  # its processes went with its sandbox
+            self.unreaped = False  # its processes went with its sandbox
         self.zygote = _Zygote(self.cfg, context)
         return self.zygote
 
     def _start(
         self, spec: dict[str, Any], source: str, limits: dict[str, Any]
-    ) -> tuple[int, _Channel, float] | tuple[str, str]:
-        """Start one candidate process; ``(pid, channel, deadline)`` or ``(status, error)``."""
+    ) -> tuple[_Channel, float] | tuple[str, str]:
+        """Start one candidate process; ``(channel, deadline)`` or ``(status, error)``."""
         timeout = float(limits["timeout"])
         try:
             zygote = self._zygote_for(spec["zygote"])
@@ -599,11 +599,10 @@ class Evaluator:
             "as_bytes": (zygote.as_base + int(limits["memory_mb"]) * (1 << 20)) if zygote.as_base else None,
             "nproc": int(limits.get("nproc", 64)) if zygote.pidns else None,
         }
-        previous, self.unreaped = self.unreaped, None
+        self.unreaped = False  # the zygote sweeps its previous candidate before this one
         try:
             reply, fds = zygote.request(
-                {"op": "spawn", "source": source, "name": spec["name"], "limits": sandbox_limits,
-                 "reap": previous}, 10
+                {"op": "spawn", "source": source, "name": spec["name"], "limits": sandbox_limits}, 10
             )
             if reply.get("op") == "invalid":
                 return "invalid", _text(reply.get("error"), 500)
@@ -611,11 +610,11 @@ class Evaluator:
                 raise ZygoteLost(f"unexpected reply from the zygote: {_text(reply, 100)}")
             chan = _Channel(fds[0], fds[1])
             chan.watch = self._memory_watch(zygote, int(limits["memory_mb"]))
-            return int(reply["pid"]), chan, deadline
+            return chan, deadline
         except (ZygoteLost, OSError, KeyError, ValueError) as e:
             zygote.kill()
             self.zygote = None
-            self.unreaped = None  # its processes went with its sandbox
+            self.unreaped = False  # its processes went with its sandbox
             return "crashed", f"could not start the candidate: {e}"
 
     @staticmethod
@@ -643,11 +642,11 @@ class Evaluator:
             _list_unrun(spec, verdict)
             return verdict
         started = self._start(spec, source, limits)
-        if len(started) == 2:
+        if isinstance(started[0], str):
             verdict["status"], verdict["error"] = started
             _list_unrun(spec, verdict)
             return verdict
-        pid, chan, deadline = started
+        chan, deadline = started
         run = _Run(chan, deadline, spec["name"], spec["plan"])
         run.namespace = namespace
         try:
@@ -658,9 +657,9 @@ class Evaluator:
         finally:
             status = None
             if run.abort is not None and run.abort.status == "crashed":
-                status = self._reap(pid, wait=True)  # its wait status explains the crash
+                status = self._reap(wait=True)  # its wait status explains the crash
             else:
-                self.unreaped = pid  # swept with the next spawn, or at the end of the batch
+                self.unreaped = True  # swept with the next spawn, or at the end of the batch
             chan._drain_output()
             chan.close()
         _list_unrun(spec, verdict)
@@ -703,9 +702,8 @@ class Evaluator:
             if time.monotonic() - flushed > 0.05:
                 self.publish({kind: ready})
                 ready, flushed = [], time.monotonic()
-        if self.unreaped is not None:  # nothing of the batch's last candidate outlives the batch
-            self._reap(self.unreaped, wait=False)
-            self.unreaped = None
+        if self.unreaped:  # nothing of the batch's last candidate outlives the batch
+            self._reap(wait=False)
         if ready:
             self.publish({kind: ready})
 
@@ -725,9 +723,9 @@ class Evaluator:
 
     def _probe_one(self, spec: dict[str, Any], source: str, limits: dict[str, Any], plan: list[Any]) -> dict[str, Any]:
         started = self._start(spec, source, limits)
-        if len(started) == 2:
+        if isinstance(started[0], str):
             return {"outputs": [started[0]] * len(plan), "shown": [started[1]] * len(plan)}
-        pid, chan, deadline = started
+        chan, deadline = started
         outputs: list[str] = []
         shown: list[str] = []
         try:
@@ -748,7 +746,7 @@ class Evaluator:
             outputs.append(e.status)
             shown.append(e.status)
         finally:
-            self.unreaped = pid
+            self.unreaped = True
             chan.close()
         missing = len(plan) - len(outputs)
         if missing > 0:  # it stopped answering: the rest is that same behaviour
@@ -757,15 +755,14 @@ class Evaluator:
             shown += [last] * missing
         return {"outputs": outputs[: len(plan)], "shown": shown[: len(plan)]}
 
-    def _reap(self, pid: int, wait: bool) -> int | None:
+    def _reap(self, wait: bool) -> int | None:
+        """Sweep the zygote's current candidate (and everything it started); its wait status."""
         z = self.zygote
+        self.unreaped = False
         if z is None:
             return None
-        if self.unreaped is not None and self.unreaped != pid:
-            previous, self.unreaped = self.unreaped, None
-            self._reap(previous, wait=False)
         try:
-            reply, _ = z.request({"op": "reap", "pid": pid, "wait": wait}, 10)
+            reply, _ = z.request({"op": "reap", "wait": wait}, 10)
             if reply.get("op") != "reaped":
                 raise ZygoteLost(f"unexpected reply from the zygote: {_text(reply, 100)}")
             status = reply.get("status")
@@ -773,7 +770,7 @@ class Evaluator:
         except (ZygoteLost, OSError):
             z.kill()  # it was killed, stopped, or hung: take its sandbox down and start afresh
             self.zygote = None
-            self.unreaped = None  # its processes went with its sandbox
+            self.unreaped = False  # its processes went with its sandbox
             return None
 
     def _run_tests(self, spec: dict[str, Any], run: _Run, verdict: dict[str, Any]) -> None:

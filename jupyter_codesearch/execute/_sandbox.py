@@ -57,8 +57,8 @@ _MAX_REPLY = 64 * 1024 * 1024
 _MAX_SOURCE = 512 * 1024
 _IN_OWN_PIDNS = [False]
 _DEVNULL = [0]
+_MAX_FD = [0]
 _READY = {"ready": True}
-_SYS_CLOSE_RANGE = 436  # the same number on x86_64 and the generic table (arm64, riscv)
 try:
     _LIBC: Any = ctypes.CDLL(None, use_errno=True)
 except OSError:  # pragma: no cover - no C library to call
@@ -87,9 +87,11 @@ def zygote_main(ctl_fd: int) -> None:
     ctl = socket.socket(fileno=_CALL_FD)
     # Only now: opened earlier, it could take fd 3 and end up a copy of the control socket.
     _DEVNULL[0] = os.open(os.devnull, os.O_RDONLY)
+    _MAX_FD[0] = _highest_fd()
     context = types.ModuleType(CONTEXT_MODULE)
     sys.modules[CONTEXT_MODULE] = context
     send_msg(ctl, {"op": "hello", "pid": os.getpid(), "pidns": in_own_pidns})
+    current = 0  # the candidate alive now, if any: the one a reap is about
     while True:
         got = recv_msg(ctl)
         if got is None:
@@ -99,19 +101,18 @@ def zygote_main(ctl_fd: int) -> None:
         if op == "context":
             send_msg(ctl, _load_context(context, msg))
         elif op == "spawn":
-            if msg.get("reap"):  # the previous candidate, done with: one message instead of two
-                _reap(int(msg["reap"]), False, in_own_pidns)
+            if current:  # the previous candidate, done with: swept here, no message of its own
+                _reap(current, False, in_own_pidns)
+                current = 0
             code = _compile(msg["source"])
             if isinstance(code, str):  # invalid: no process needed to say so
                 send_msg(ctl, {"op": "invalid", "error": code})
                 continue
-            pid, fds = _spawn(context, code, msg)
+            current = _spawn(ctl, context, code, msg)
             del code
-            send_msg(ctl, {"op": "spawned", "pid": pid}, fds)
-            for fd in fds:
-                os.close(fd)
         elif op == "reap":
-            status = _reap(int(msg["pid"]), bool(msg.get("wait")), in_own_pidns)
+            status = _reap(current, bool(msg.get("wait")), in_own_pidns) if current else None
+            current = 0
             send_msg(ctl, {"op": "reaped", "status": status})
 
 
@@ -144,6 +145,7 @@ def _load_context(module: types.ModuleType, msg: dict[str, Any]) -> dict[str, An
         return {"op": "context", "ok": False, "error": _describe(e)}
     finally:
         sys.stdout.flush()
+    _MAX_FD[0] = _highest_fd()  # the context may have opened some
     # Forked children share these pages copy-on-write; keep the collector from touching them.
     gc.collect()
     gc.freeze()
@@ -151,23 +153,34 @@ def _load_context(module: types.ModuleType, msg: dict[str, Any]) -> dict[str, An
     return {"op": "context", "ok": True, "threads": threads}
 
 
-def _spawn(context: types.ModuleType, code: types.CodeType, msg: dict[str, Any]) -> tuple[int, tuple[int, int]]:
+def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, msg: dict[str, Any]) -> int:
+    """Fork the candidate; its channel goes to the trusted side first.
+
+    Sending before forking matters for speed: after fork every page the zygote writes is
+    copied while the candidate lives, and the reply would write quite a few.
+    """
     ours, theirs = socket.socketpair()
     out_r, out_w = os.pipe()
+    msg["limits"]["max_fd"] = max(_MAX_FD[0], ours.fileno(), theirs.fileno(), out_r, out_w)
+    send_msg(ctl, {"op": "spawned"}, (ours.fileno(), out_r))
+    ours.close()
+    os.close(out_r)
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the candidate
-        try:
-            ours.close()
-            os.close(out_r)
-            _become_candidate(theirs.detach(), out_w, msg["limits"])
-            _run_candidate(context, code, msg["name"])
-        finally:
-            os._exit(70)
+    try:
+        pid = os.fork()
+    except OSError:  # no candidate: the trusted side sees its channel close at once
+        pid = 0
+    else:
+        if pid == 0:  # the candidate
+            try:
+                _become_candidate(theirs.detach(), out_w, msg["limits"])
+                _run_candidate(context, code, msg["name"])
+            finally:
+                os._exit(70)
     theirs.close()
     os.close(out_w)
-    return pid, (ours.detach(), out_r)
+    return pid
 
 
 def _become_candidate(call_fd: int, out_fd: int, limits: dict[str, Any]) -> None:
@@ -179,7 +192,9 @@ def _become_candidate(call_fd: int, out_fd: int, limits: dict[str, Any]) -> None
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     os.dup2(call_fd, _CALL_FD)  # replaces the zygote's control socket in this process
-    _close_from(_CALL_FD + 1)  # the zygote's control socket above all
+    # Everything else the zygote holds, its control socket above all. The zygote knows how far
+    # its descriptors go; a bounded closerange avoids a ctypes call (costly in a fresh fork).
+    os.closerange(_CALL_FD + 1, limits["max_fd"] + 1)
     cpu = int(limits["cpu_s"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -188,18 +203,20 @@ def _become_candidate(call_fd: int, out_fd: int, limits: dict[str, Any]) -> None
         resource.setrlimit(resource.RLIMIT_AS, (limits["as_bytes"], limits["as_bytes"]))
     if limits.get("nproc"):
         resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
 
 
-def _close_from(first: int) -> None:
-    # close_range(2) is one syscall; os.closerange() falls back to closing 65k fds one by one
-    # when /proc is absent, as it is in the sandbox.
-    try:
-        if _LIBC.syscall(_SYS_CLOSE_RANGE, first, 0xFFFFFFFF, 0) == 0:
-            return
-    except (AttributeError, OSError, ctypes.ArgumentError):
-        pass
-    os.closerange(first, 1 << 16)
+def _highest_fd() -> int:
+    """The highest descriptor this process has open (found once; the zygote opens few)."""
+    if os.path.isdir("/proc/self/fd"):
+        return max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    highest = 0
+    for fd in range(4096):  # no /proc in the sandbox: probe
+        try:
+            os.fstat(fd)
+            highest = fd
+        except OSError:
+            pass
+    return highest
 
 
 def _run_candidate(context: types.ModuleType, code: types.CodeType, name: str) -> None:
@@ -216,7 +233,7 @@ def _run_candidate(context: types.ModuleType, code: types.CodeType, name: str) -
         return
     _reply(sock, _READY)
     while True:
-        got = recv_msg(sock)
+        got = recv_msg(sock, fds=False)
         if got is None:
             return
         msg = got[0]
