@@ -36,6 +36,7 @@ from ._codec import Unserializable, canonical, from_tree, recv_msg, send_msg, to
 from ._sandbox import CONTEXT_MODULE
 
 MIME = "application/vnd.codesearch.verdict+json"
+_decode = json.JSONDecoder().decode  # made once: json.loads() checks the encoding on every call
 _OUTPUT_KEEP = 4096
 _ANSWER_BYTES = 16 << 20
 _REPR_KEEP = 300
@@ -55,6 +56,12 @@ class _CandidateRaised(Exception):
     """Marks an exception re-raised from the candidate (vs. one raised by the test itself)."""
 
 
+def _label(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    shown = [*map(_short, args), *(f"{k}={_short(v)}" for k, v in kwargs.items())]
+    label = f"{name}({', '.join(shown)})"
+    return label if len(label) <= 200 else label[:199] + "…"
+
+
 def _text(value: object, keep: int) -> str:
     """Text that came from a candidate, made safe to send: bounded, and valid UTF-8 (a lone
     surrogate would make the kernel fail to encode the whole message)."""
@@ -71,7 +78,7 @@ def _short(value: object, keep: int = _REPR_KEEP) -> str:
     except Exception as e:  # a user's expected value with a broken __repr__
         text = f"<repr failed: {type(e).__name__}>"
     text = text if len(text) <= keep else text[: keep - 1] + "…"
-    return text.encode("utf-8", "replace").decode("utf-8")
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 # -- talking to one candidate process -------------------------------------------------------------
@@ -143,7 +150,7 @@ class _Channel:
                     del self.buf[: 4 + size]
                     self.arrived = self.chunk_time
                     try:
-                        msg = json.loads(frame)
+                        msg = _decode(frame.decode("utf-8", "surrogatepass"))
                     except (ValueError, RecursionError):
                         raise _Abort("unserializable", "sent a malformed message") from None
                     if not isinstance(msg, dict):
@@ -399,25 +406,27 @@ class _Run:
     def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self.abort is not None:
             raise self.abort
-        try:
-            msg: dict[str, Any] = {"op": "call", "args": to_tree(list(args)), "kwargs": to_tree(kwargs)}
-        except Unserializable:
-            msg = {"op": "call", "pickle": _pickle((args, kwargs)).hex()}
-        shown = [*map(_short, args), *(f"{k}={_short(v)}" for k, v in kwargs.items())]
-        label = f"{self.name}({', '.join(shown)})"
-        record: dict[str, Any] = {"call": label if len(label) <= 200 else label[:199] + "…"}
-        self.calls.append(record)
         if self.plan:
-            if self.plan.pop(0) != {"args": msg.get("args"), "kwargs": msg.get("kwargs")}:
+            # Each test makes exactly its planned call (see _plan); the label was made once.
+            planned = self.plan.pop(0)
+            if len(args) != len(planned["args"]) - 1 or len(kwargs) != (len(planned["kwargs"]) - 1) // 2:
                 # Cannot happen for a plan made by _plan(); if it ever does, never guess.
                 self.abort = _Abort("error", "internal error: the tests' calls did not follow the plan")
                 raise self.abort
+            record: dict[str, Any] = {"call": planned["label"]}
+            self.calls.append(record)
             if not self.answers:
                 self.abort = self.after_answers or _Abort("crashed", "")
                 raise self.abort
             reply, elapsed = self.answers.popleft()
             self.call_time += elapsed
         else:
+            try:
+                msg: dict[str, Any] = {"op": "call", "args": to_tree(list(args)), "kwargs": to_tree(kwargs)}
+            except Unserializable:
+                msg = {"op": "call", "pickle": _pickle((args, kwargs)).hex()}
+            record = {"call": _label(self.name, args, kwargs)}
+            self.calls.append(record)
             start = time.perf_counter()
             try:
                 self.chan.send(msg, self.deadline)
@@ -449,7 +458,8 @@ class _Run:
         # The arguments go out only now, after the candidate is defined: code running at import
         # cannot see them, so all the work on them happens within the span timed below.
         sent = time.perf_counter()
-        self.chan.send({"op": "plan", "calls": self.plan}, self.deadline)
+        calls = [{"args": c["args"], "kwargs": c["kwargs"]} for c in self.plan]
+        self.chan.send({"op": "plan", "calls": calls}, self.deadline)
         claimed = 0.0
         for _ in self.plan:
             try:
@@ -900,10 +910,11 @@ def _plan(items: list[Any], name: str) -> list[dict[str, Any]]:
             return []
         try:
             args = [ast.literal_eval(a) for a in head.args]
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in head.keywords}
-            if None in kwargs:  # **mapping
+            if any(k.arg is None for k in head.keywords):  # **mapping
                 return []
-            calls.append({"args": to_tree(args), "kwargs": to_tree(kwargs)})
+            kwargs = {str(k.arg): ast.literal_eval(k.value) for k in head.keywords}
+            calls.append({"args": to_tree(args), "kwargs": to_tree(kwargs),
+                          "label": _label(name, tuple(args), kwargs)})
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, Unserializable):
             return []
     return calls
