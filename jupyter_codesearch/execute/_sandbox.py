@@ -32,6 +32,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import io
+import json
 import os
 import pickle
 import resource
@@ -43,7 +45,7 @@ import traceback
 import types
 from typing import Any
 
-from ._codec import Unserializable, from_tree, recv_msg, send_msg, to_tree
+from ._codec import Unserializable, _encode, from_tree, recv_msg, send_msg, to_tree
 
 CONTEXT_MODULE = "__codesearch_ctx__"
 """Module the context runs in, on both sides, so pickled context classes resolve alike."""
@@ -87,6 +89,11 @@ def zygote_main(ctl_fd: int) -> None:
     ctl = socket.socket(fileno=_CALL_FD)
     # Only now: opened earlier, it could take fd 3 and end up a copy of the control socket.
     _DEVNULL[0] = os.open(os.devnull, os.O_RDONLY)
+    # Unbuffered text streams: a candidate's output reaches the pipe as it prints, so nothing
+    # needs flushing before each answer (and nothing is lost when it is killed).
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        setattr(sys, name, io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), write_through=True,
+                                            errors="backslashreplace"))
     _MAX_FD[0] = _highest_fd()
     context = types.ModuleType(CONTEXT_MODULE)
     sys.modules[CONTEXT_MODULE] = context
@@ -165,8 +172,6 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     send_msg(ctl, {"op": "spawned"}, (ours.fileno(), out_r))
     ours.close()
     os.close(out_r)
-    sys.stdout.flush()
-    sys.stderr.flush()
     try:
         pid = os.fork()
     except OSError:  # no candidate: the trusted side sees its channel close at once
@@ -220,30 +225,60 @@ def _highest_fd() -> int:
 
 
 def _run_candidate(context: types.ModuleType, code: types.CodeType, name: str) -> None:
-    sock = socket.socket(fileno=_CALL_FD)
     ns = context.__dict__
     try:
         exec(code, ns)
     except BaseException as e:
-        _reply(sock, {**_describe(e), "at_import": True})
+        _reply({**_describe(e), "at_import": True})
         return
     fn = ns.get(name)
     if not callable(fn):
-        _reply(sock, {"invalid": f"does not define a function `{name}`"})
+        _reply({"invalid": f"does not define a function `{name}`"})
         return
-    _reply(sock, _READY)
+    _reply(_READY)
     while True:
-        got = recv_msg(sock, fds=False)
-        if got is None:
+        msg = _receive()
+        if msg is None:
             return
-        msg = got[0]
         if msg.get("op") == "plan":
             # Calls known up front (literal arguments, one per test, in test order): answer them
             # all without waiting to be asked for each.
             for call in msg["calls"]:
-                _reply(sock, _call(fn, call))
+                _reply(_call(fn, call))
         else:
-            _reply(sock, _call(fn, msg))
+            _reply(_call(fn, msg))
+
+
+# The candidate's end of the wire: plain reads and writes on fd 3. A socket object and buffered,
+# flushed streams would touch (and so copy) more of the zygote's memory in every fresh fork.
+
+
+def _receive() -> Any:
+    head = _read_exactly(4)
+    if head is None:
+        return None
+    body = _read_exactly(int.from_bytes(head, "big"))
+    return None if body is None else json.loads(body)
+
+
+def _read_exactly(n: int) -> bytes | None:
+    data = b""
+    while len(data) < n:
+        chunk = os.read(_CALL_FD, n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _reply(obj: dict[str, Any]) -> None:
+    try:
+        data = _encode(obj).encode()
+    except (ValueError, OverflowError):
+        data = _encode({"unserializable": "value could not be encoded"}).encode()
+    view = memoryview(len(data).to_bytes(4, "big") + data)
+    while view:
+        view = view[os.write(_CALL_FD, view):]
 
 
 def _call(fn: Any, msg: dict[str, Any]) -> dict[str, Any]:
@@ -276,16 +311,6 @@ def _call(fn: Any, msg: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
-def _reply(sock: socket.socket, obj: dict[str, Any]) -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
-    try:
-        send_msg(sock, obj)
-    except (ValueError, OverflowError):  # NaN-free JSON is not required, but keep odd floats safe
-        send_msg(sock, {"unserializable": "value could not be encoded"})
 
 
 def _describe(e: BaseException) -> dict[str, Any]:
