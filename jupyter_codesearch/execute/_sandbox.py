@@ -100,7 +100,7 @@ def zygote_main(ctl_fd: int) -> None:
     send_msg(ctl, {"op": "hello", "pid": os.getpid(), "pidns": in_own_pidns})
     current = 0  # the candidate alive now, if any: the one a reap is about
     while True:
-        got = recv_msg(ctl)
+        got = recv_msg(ctl, fds=False)
         if got is None:
             return
         msg, _ = got
@@ -168,6 +168,7 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     """
     ours, theirs = socket.socketpair()
     out_r, out_w = os.pipe()
+    _shared_limits(msg["limits"])
     msg["limits"]["max_fd"] = max(_MAX_FD[0], ours.fileno(), theirs.fileno(), out_r, out_w)
     send_msg(ctl, {"op": "spawned"}, (ours.fileno(), out_r))
     ours.close()
@@ -200,14 +201,27 @@ def _become_candidate(call_fd: int, out_fd: int, limits: dict[str, Any]) -> None
     # Everything else the zygote holds, its control socket above all. The zygote knows how far
     # its descriptors go; a bounded closerange avoids a ctypes call (costly in a fresh fork).
     os.closerange(_CALL_FD + 1, limits["max_fd"] + 1)
+    # File size, core files and processes were limited in the zygote (_shared_limits); these two
+    # are the candidate's own: CPU time counts from its fork, memory on top of the zygote's size.
     cpu = int(limits["cpu_s"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
     if limits.get("as_bytes"):
         resource.setrlimit(resource.RLIMIT_AS, (limits["as_bytes"], limits["as_bytes"]))
+
+
+_applied: dict[int, int] = {}
+
+
+def _shared_limits(limits: dict[str, Any]) -> None:
+    """Limits the same for every candidate, set once in the zygote and inherited (hard, so a
+    candidate cannot raise them): fewer calls in each fresh fork."""
+    wanted = {resource.RLIMIT_CORE: 0, resource.RLIMIT_FSIZE: int(limits["fsize"])}
     if limits.get("nproc"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
+        wanted[resource.RLIMIT_NPROC] = int(limits["nproc"])
+    for which, value in wanted.items():
+        if _applied.get(which) != value:
+            resource.setrlimit(which, (value, value))  # only ever lowered: these are constants
+            _applied[which] = value
 
 
 def _highest_fd() -> int:
