@@ -561,6 +561,11 @@ class Evaluator:
         self.zygote: _Zygote | None = None
         self.unreaped = False  # the zygote's last candidate is done with but not yet swept
         self.publish: Callable[[dict[str, Any]], None] = _publish
+        # One core per kernel, inherited by its zygote and candidates: the three processes of a
+        # candidate's verification hand work back and forth, and moving between cores costs.
+        if cfg.get("cpu") is not None and hasattr(os, "sched_setaffinity"):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, {int(cfg["cpu"])})
 
     def load_spec(self, payload: str) -> None:
         spec = json.loads(payload)

@@ -155,6 +155,7 @@ class _Kernel:
             ),
             "tmp": "/tmp" if iso.sandboxed else home,
             "context_timeout": 60.0,
+            "cpu": _core_for(self.number),
         }
         code = bootstrap(
             ("_codec", "_sandbox", "_evaluator"),
@@ -410,6 +411,14 @@ class KernelPool:
             unreported = pending.get(index)
             if unreported is not None and not unreported.future.done():
                 self._queue.put(unreported)
+
+
+def _core_for(number: int) -> int | None:
+    """The core kernel ``number`` keeps to: kernels spread over the cores this process may use."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    return cores[number % len(cores)] if cores else None
 
 
 def _sweep_stale_runtime_dirs() -> None:
