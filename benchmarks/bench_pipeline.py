@@ -50,7 +50,7 @@ def one_run(n: int, spacing: float, verify_s: float, workers: int, overlap: bool
         t0 = time.monotonic()
         run = search(SPEC, model="openai/gpt-4o-mini", api_base=fake.url, n=n, concurrency=n,
                      workers=workers, timeout=verify_s * 4 + 2, cache=False, cache_dir=cache,
-                     overlap=overlap, wait=False)
+                     overlap=overlap, cluster=False, wait=False)  # verification only, no probing
         run.subscribe(lambda event, payload: arrivals.append(time.monotonic()) if event == "candidate"
                       and payload.verdict is None else None)
         run.wait()

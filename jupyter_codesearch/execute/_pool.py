@@ -70,23 +70,36 @@ class _Job:
 
 @dataclass
 class _Queue:
-    jobs: deque[_Job] = field(default_factory=deque)
+    """Jobs waiting for a kernel. Verification comes before probing: a verdict is what the
+    user waits for; probes only refine the order of candidates that already pass."""
+
+    verify: deque[_Job] = field(default_factory=deque)
+    probe: deque[_Job] = field(default_factory=deque)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def put(self, job: _Job, front: bool = False) -> None:
-        (self.jobs.appendleft if front else self.jobs.append)(job)
+    @property
+    def jobs(self) -> deque[_Job]:
+        return self.verify or self.probe
+
+    def put(self, job: _Job) -> None:
+        (self.probe if job.probes is not None else self.verify).append(job)
         self.ready.set()
 
-    async def take(self) -> list[_Job]:
+    async def take(self, workers: int) -> list[_Job]:
         while not self.jobs:
             self.ready.clear()
             await self.ready.wait()
-        first = self.jobs.popleft()
+        jobs = self.jobs
+        # A fair share, not everything queued: a batch runs on one kernel, and slow candidates
+        # in one batch would wait while the other kernels idle. Big queues still make big
+        # batches, which is where the per-batch cost matters.
+        size = min(_BATCH, -(-len(jobs) // workers))
+        first = jobs.popleft()
         batch = [first]
-        while self.jobs and len(batch) < _BATCH:
-            if self.jobs[0].batch_key() != first.batch_key():
+        while jobs and len(batch) < size:
+            if jobs[0].batch_key() != first.batch_key():
                 break
-            batch.append(self.jobs.popleft())
+            batch.append(jobs.popleft())
         return batch
 
 
@@ -280,10 +293,11 @@ class KernelPool:
         self._tasks = []
         await asyncio.gather(*(k.stop() for k in self._kernels), return_exceptions=True)
         self._kernels = []
-        while self._queue.jobs:
-            job = self._queue.jobs.popleft()
-            if not job.future.done():
-                job.future.set_exception(SandboxError("the verification pool was closed"))
+        for waiting in (self._queue.verify, self._queue.probe):
+            while waiting:
+                job = waiting.popleft()
+                if not job.future.done():
+                    job.future.set_exception(SandboxError("the verification pool was closed"))
         if self.runtime_dir:
             shutil.rmtree(self.runtime_dir, ignore_errors=True)
             self.runtime_dir = ""
@@ -333,7 +347,7 @@ class KernelPool:
 
     async def _work(self, kernel: _Kernel) -> None:
         while True:
-            batch = await self._queue.take()
+            batch = await self._queue.take(self.workers)
             batch = [j for j in batch if not j.future.done()]  # cancelled while queued
             if not batch:
                 continue
