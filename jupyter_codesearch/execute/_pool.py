@@ -34,7 +34,7 @@ from ._verdict import Status, Verdict
 
 __all__ = ["KernelPool", "Limits"]
 
-_BATCH = 64
+_BATCH = 256
 _UIDS = itertools.count()
 _START_TIMEOUT = 120.0
 
