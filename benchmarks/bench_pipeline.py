@@ -45,8 +45,8 @@ def one_run(n: int, spacing: float, verify_s: float, workers: int, overlap: bool
     from jupyter_codesearch import search
 
     arrivals: list[float] = []
-    with FakeLLM(responder(verify_s / 4), latency=lambda req: spacing * (req.index + 1)) as fake:
-        cache = tempfile.mkdtemp(prefix="bench-pipeline-")
+    with (FakeLLM(responder(verify_s / 4), latency=lambda req: spacing * (req.index + 1)) as fake,
+          tempfile.TemporaryDirectory(prefix="bench-pipeline-") as cache):
         t0 = time.monotonic()
         run = search(SPEC, model="openai/gpt-4o-mini", api_base=fake.url, n=n, concurrency=n,
                      workers=workers, timeout=verify_s * 4 + 2, cache=False, cache_dir=cache,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
@@ -26,6 +27,8 @@ os.environ["OPENAI_API_KEY"] = "sk-" + SECRET
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 # Keep test runs out of the user's real response cache; tests that need one pass their own.
 os.environ["CODESEARCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="codesearch-test-cache-")
+# atexit too: a run that never reaches the session fixture (collect-only, an early error) still cleans up.
+atexit.register(shutil.rmtree, os.environ["CODESEARCH_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
