@@ -228,7 +228,7 @@ def _progress_line(run: object) -> str:
     if p.requests:
         parts += [f"{p.tokens} tokens", cost]
     if p.explored:
-        parts.append(f"explored {p.explored}")
+        parts.append(f"explored {p.explored:,} expressions")
     return ", ".join(parts) + f", {p.elapsed:.1f} s"
 
 
