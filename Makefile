@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup system lint clean
+.PHONY: demo test setup system venv-ok lint clean
 
 # First the offline synthesizer in the terminal, then the notebook tour in JupyterLab.
 demo: setup
@@ -17,7 +17,11 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
-setup: system $(STAMP)
+setup: system venv-ok $(STAMP)
+
+# A venv whose interpreter is gone (moved, or made on another machine) is rebuilt, not reused.
+venv-ok:
+	@$(BIN)/python -c '' 2>/dev/null || rm -f $(STAMP)
 
 # bubblewrap sandboxes candidates; chromium runs the browser tests; node builds the extension.
 system:
@@ -37,7 +41,7 @@ system:
 	fi
 
 $(STAMP): pyproject.toml labextension/package.json labextension/yarn.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c '' 2>/dev/null || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pip install -q -e '.[test]'
 	$(BIN)/jupyter labextension list 2>&1 | grep -q 'jupyter-codesearch.*enabled.*OK'
