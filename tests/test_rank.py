@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from jupyter_codesearch import Spec, search
 from jupyter_codesearch.execute._codec import from_tree
@@ -62,6 +62,7 @@ class C:
     tests_passed: int = 2
     tests_total: int = 2
     verified: bool = True
+    origin: str = "llm"
     cluster: int | None = None
     cluster_size: int | None = None
 
@@ -78,6 +79,32 @@ def test_clusters_weigh_votes_and_prefer_behaviour_that_does_not_raise() -> None
     assert order == [1, 2, 0, 4, 3]  # clustered, then passing-but-unprobed, then failing
     top = ranked(cands, found)[0]
     assert (top.cluster, top.cluster_size) == (1, 2)
+
+
+def test_the_synthesizer_votes_once_per_behaviour_so_the_simplest_program_wins() -> None:
+    # Four variants of one odd program (an unused constant changes) against plain `return x`:
+    # enumeration artefacts are not four independent samples.
+    odd = tuple(C(i, origin="synth", size=14, probe_outputs=("v:0", "v:5")) for i in range(4))
+    plain = C(4, origin="synth", size=3, probe_outputs=("v:-1", "v:5"))
+    found = clusters([*odd, plain])
+    assert [(c.members, c.weight) for c in found] == [((4,), 1), ((0, 1, 2, 3), 1)]
+    assert ranked([*odd, plain], found)[0].id == 4
+    # A model's samples still count one each, and the synthesizer adds one vote where it agrees.
+    sampled = [C(5, probe_outputs=("v:0", "v:5"), samples=2)]
+    found = clusters([*odd, plain, *sampled])
+    assert [(c.members, c.weight) for c in found] == [((0, 1, 2, 3, 5), 3), ((4,), 1)]
+    # A synthesized program a model also proposed (a duplicate: samples 2) has the model's vote too.
+    found = clusters([*odd, replace(plain, samples=3)])
+    assert [(c.members, c.weight) for c in found] == [((4,), 3), ((0, 1, 2, 3), 1)]
+
+
+def test_runtimes_of_a_few_milliseconds_do_not_decide_the_ranking() -> None:
+    slower_but_smaller = C(0, size=5, runtime_s=0.004)
+    faster_but_bigger = C(1, size=9, runtime_s=0.0001)
+    assert [c.id for c in ranked([faster_but_bigger, slower_but_smaller])] == [0, 1]
+    # Real differences (twice as fast or more, above 5 ms) still do.
+    assert [c.id for c in ranked([C(0, size=5, runtime_s=0.05), C(1, size=9, runtime_s=0.01)])] == [1, 0]
+    assert [c.id for c in ranked([C(0, size=5, runtime_s=0.055), C(1, size=9, runtime_s=0.050)])] == [0, 1]
 
 
 def test_disagreements_list_probes_where_top_clusters_differ() -> None:

@@ -5,14 +5,20 @@ output vectors: one cluster; an exception or a timeout is an output too). A clus
 the number of samples behind its members, so a program the model proposed three times counts
 three times (AlphaCode's clustering, with duplicates as votes). Correct programs tend to agree;
 a memoriser of the visible asserts, or a special case, behaves differently on new inputs.
+
+The offline synthesizer's programs are not independent samples: it enumerates every small
+variant (the same expression with another unused constant, say), so it votes once per
+behaviour however many of its programs show it. Among equal votes the simpler behaviour wins:
+fewer failures on probes, then speed (at ranking's resolution), then its smallest program.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ._rank import runtime_class
 
 __all__ = ["Cluster", "Disagreement", "clusters", "disagreements"]
 
@@ -55,7 +61,7 @@ def clusters(candidates: Sequence[Any]) -> list[Cluster]:
     """Clusters of passing candidates that have probe outputs, heaviest first.
 
     Ties go to the behaviour that fails on fewer probes (code that raises on most new inputs
-    is suspect), then to the fastest, then the smallest member.
+    is suspect), then to the fastest, then the smallest member, then the most distinct programs.
     """
     groups: dict[tuple[str, ...], list[Any]] = {}
     for c in candidates:
@@ -64,21 +70,28 @@ def clusters(candidates: Sequence[Any]) -> list[Cluster]:
 
     def order(item: tuple[tuple[str, ...], list[Any]]) -> tuple[Any, ...]:
         outputs, members = item
-        weight = sum(m.samples for m in members)
         fails = sum(o.startswith(_FAILURE) for o in outputs)
-        fastest = min((m.runtime_s if m.runtime_s is not None else math.inf) for m in members)
-        return (-weight, fails, fastest, min(m.size for m in members), min(m.id for m in members))
+        fastest = min(runtime_class(m.runtime_s) for m in members)
+        return (-_votes(members), fails, fastest, min(m.size for m in members), -len(members),
+                min(m.id for m in members))
 
     out = []
     for number, (outputs, members) in enumerate(sorted(groups.items(), key=order), 1):
         first = min(members, key=lambda m: m.id)
         out.append(Cluster(
             id=number, members=tuple(sorted(m.id for m in members)),
-            weight=sum(m.samples for m in members),
+            weight=_votes(members),
             failures=sum(o.startswith(_FAILURE) for o in outputs),
             outputs=outputs, shown=tuple(first.probe_shown or outputs),
         ))
     return out
+
+
+def _votes(members: Sequence[Any]) -> int:
+    # A synthesized program's first sample is the synthesizer's (one vote per behaviour, below);
+    # the same code proposed again (by a model, under --generator both) counts in full.
+    synth = [m for m in members if getattr(m, "origin", None) == "synth"]
+    return sum(m.samples for m in members) - len(synth) + (1 if synth else 0)
 
 
 def disagreements(found: Sequence[Cluster], probes: Sequence[tuple[Any, ...]], name: str,

@@ -1,6 +1,7 @@
 """Ranking: what comes first, and why.
 
-v1 (no probes): tests passed (most first), then runtime (fastest first), then size (smallest).
+v1 (no probes): tests passed (most first), then runtime (fastest first, at the coarse
+resolution of :func:`runtime_class`), then size (smallest).
 With clustering, candidates that pass every test are ordered by their behaviour cluster
 (heaviest first, see ``_cluster``), then runtime, then size; those not probed yet follow, then
 everything that fails. Every key is a column of ``SearchRun.to_frame()``, and
@@ -12,20 +13,31 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._cluster import Cluster
+if TYPE_CHECKING:
+    from ._cluster import Cluster
 
-__all__ = ["rank_key", "rank_reason", "ranked"]
+__all__ = ["rank_key", "rank_reason", "ranked", "runtime_class"]
 
-# Below this, differences in measured runtime are scheduling noise, not speed.
-RUNTIME_RESOLUTION_S = 2e-4
+# Up to this per test, runtimes all count as instant. Below it the differences are noise: the
+# first calls in a freshly forked candidate pay copy-on-write faults, a busy machine adds
+# milliseconds, and ranking by them would let noise pick the winner over the simpler program.
+INSTANT_S = 5e-3
+
+
+def runtime_class(seconds: float | None) -> float:
+    """A measured runtime at the resolution ranking uses: 0 up to 5 ms per test, then powers of two
+    (a candidate must be about twice as fast to rank ahead on speed)."""
+    if seconds is None:
+        return math.inf
+    if seconds <= INSTANT_S:
+        return 0.0
+    return float(2 ** math.floor(math.log2(seconds / INSTANT_S)))
 
 
 def _runtime(c: Any) -> float:
-    if c.runtime_s is None:
-        return math.inf
-    return float(math.floor(c.runtime_s / RUNTIME_RESOLUTION_S) * RUNTIME_RESOLUTION_S)
+    return runtime_class(c.runtime_s)
 
 
 def rank_key(c: Any, cluster_order: dict[int, int] | None = None) -> tuple[Any, ...]:
