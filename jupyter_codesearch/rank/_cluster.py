@@ -91,7 +91,7 @@ def _votes(members: Sequence[Any]) -> int:
     # A synthesized program's first sample is the synthesizer's (one vote per behaviour, below);
     # the same code proposed again (by a model, under --generator both) counts in full.
     synth = [m for m in members if getattr(m, "origin", None) == "synth"]
-    return sum(m.samples for m in members) - len(synth) + (1 if synth else 0)
+    return int(sum(m.samples for m in members)) - len(synth) + (1 if synth else 0)
 
 
 def disagreements(found: Sequence[Cluster], probes: Sequence[tuple[Any, ...]], name: str,
