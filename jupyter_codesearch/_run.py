@@ -323,6 +323,8 @@ class SearchRun:
             )
             if cfg.cluster:
                 self._probes_ready = asyncio.ensure_future(self._make_probes())
+                # Retrieved here too: when the run fails first, nobody awaits it.
+                self._probes_ready.add_done_callback(lambda t: t.cancelled() or t.exception())
             for round_ in range(1, cfg.rounds + 1):
                 self._round = round_
                 more = await self._one_round(round_)
@@ -331,16 +333,29 @@ class SearchRun:
                     break
             self._finish("done")
         except asyncio.CancelledError:
+            await self._end_side_tasks()
             self._finish("stopped")
         except CodeSearchError as e:
             self.error = e
+            await self._end_side_tasks()
             self._finish("failed")
         except Exception as e:  # a bug of ours: still end cleanly and say what happened
             self.error = CodeSearchError(f"internal error: {type(e).__name__}: {e}")
+            await self._end_side_tasks()
             self._finish("failed")
         finally:
             if timer is not None:
                 timer.cancel()
+
+    async def _end_side_tasks(self) -> None:
+        """A failed or stopped run may still be probing, or asking the model for edge cases:
+        that ends with the run (left alone, it outlives it and fails noisily once the engine
+        stops)."""
+        side = [*self._pending, *([self._probes_ready] if self._probes_ready is not None else [])]
+        for fut in side:
+            fut.cancel()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*side, return_exceptions=True), 5)
 
     def _finish(self, state: str) -> None:
         for fut in list(self._pending):

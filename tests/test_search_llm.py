@@ -85,8 +85,10 @@ def test_an_identical_second_run_makes_no_requests(mbpp: MbppResponder, tmp_path
         sent = len(fake.completion_requests)
         second = run(fake, MBPP_2, tmp_path, n=7)
         assert len(fake.completion_requests) == sent == 7
-    assert sorted(c.code for c in first.candidates) == sorted(c.code for c in second.candidates)
-    assert first.best is not None and second.best is not None and first.best.code == second.best.code
+    # The same programs (by normalised code: which spelling of a duplicate arrives first, and
+    # so represents it, depends on reply order) and the same winner.
+    assert sorted(c.key for c in first.candidates) == sorted(c.key for c in second.candidates)
+    assert first.best is not None and second.best is not None and first.best.key == second.best.key
     assert second.progress.cost == 0
 
 
@@ -235,6 +237,31 @@ def test_cli_run_with_a_broken_provider_prints_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 3
     errors = [line for line in proc.stderr.splitlines() if "cannot be used" in line]
     assert len(errors) == 1 and "Traceback" not in proc.stderr
+
+
+def test_a_failed_run_leaves_no_request_behind_to_print_later(tmp_path: Path) -> None:
+    # The edge-case request (for probes) is still in flight when generation fails: it must end
+    # with the run, not outlive it and print a traceback on the way out.
+    (tmp_path / "spec.py").write_text(ADD)
+    with FakeLLM(ScriptedResponder([GOOD]), latency=lambda r: 8.0 if "edge-case" in r.user_text else 0.0) as fake:
+        fake.fail_next(100, "404_model")
+        proc = subprocess.run(
+            [sys.executable, "-m", "jupyter_codesearch.cli", "run", "spec.py", "--model", MODEL,
+             "--api-base", fake.url, "-n", "3", "--no-cache"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False,
+        )
+    assert proc.returncode == 3
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2 and lines[0].startswith("failed, round 1") and "cannot be used" in lines[1], proc.stderr
+
+
+def test_a_failed_run_ends_its_edge_case_request_too(tmp_path: Path) -> None:
+    with FakeLLM(ScriptedResponder([GOOD]), latency=lambda r: 30.0 if "edge-case" in r.user_text else 0.0) as fake:
+        fake.fail_next(100, "404_model")
+        result = run(fake, ADD, tmp_path, n=3, cache=False, cluster=True)
+        assert isinstance(result.error, ModelError)
+        probes = result._probes_ready
+        assert probes is not None and probes.done()  # not still waiting on the 30 s reply
 
 
 def test_stop_ends_a_run_promptly_and_keeps_what_was_verified(tmp_path: Path) -> None:
