@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import math
+import subprocess
 import sys
 import threading
 import time
@@ -545,17 +546,23 @@ class SearchRun:
             }
         except Unserializable:
             return self._synth_cannot("the examples are not plain data", required)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "jupyter_codesearch.generate._synth_worker",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        # A plain Popen, waited for by us: asyncio's child watcher (a thread per child in 3.11)
+        # races other reapers in a Jupyter kernel and prints "Unknown child process pid ...".
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_codesearch.generate._synth_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
         found = 0
         enough_at = math.inf
         try:
             assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write((json.dumps(request) + "\n").encode())
-            await proc.stdin.drain()
-            proc.stdin.close()
+            stdin, stdout = proc.stdin, proc.stdout
+
+            def send() -> None:
+                with stdin:
+                    stdin.write((json.dumps(request) + "\n").encode())
+
+            await asyncio.to_thread(send)
             while True:
                 # Programs come smallest first, each a new behaviour or spelling; once some are
                 # found, stop when nothing new has come for a while rather than at the time limit.
@@ -563,7 +570,8 @@ class SearchRun:
                 if wait <= 0:
                     break
                 try:
-                    line = await asyncio.wait_for(proc.stdout.readline(), None if wait == math.inf else wait)
+                    line = await asyncio.wait_for(asyncio.to_thread(stdout.readline),
+                                                  None if wait == math.inf else wait)
                 except TimeoutError:
                     break
                 if not line:
@@ -579,9 +587,9 @@ class SearchRun:
                 elif "unsupported" in msg:
                     return self._synth_cannot(str(msg["unsupported"]), required)
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+            proc.kill()  # a no-op once it has exited and been waited for
+            await asyncio.to_thread(proc.wait)  # also ends a readline still blocked on its output
+            proc.stdout.close()
         if not found:
             self._notice("the offline synthesizer found no program within its time limit")
 

@@ -835,6 +835,9 @@ def test_the_demo_notebook_runs_start_to_end(api_key: bool, monkeypatch: pytest.
         requests = len(fake.completion_requests)
     text = {i: outputs_text(c) for i, c in enumerate(code_cells)}
     assert not [t for t in text.values() if "ERROR" in t or "Traceback" in t], text
+    # Nothing in red: e.g. asyncio's "Unknown child process pid ..." once raced our synthesizer.
+    stderr = [o["text"] for c in code_cells for o in c.outputs if o.get("name") == "stderr"]
+    assert stderr == [], stderr
     everything = "\n".join(text.values())
     assert "<SearchRun greeting: done" in everything
     assert "'Hello, Grace Hopper!'" in everything
