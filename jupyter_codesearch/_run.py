@@ -552,11 +552,11 @@ class SearchRun:
             [sys.executable, "-m", "jupyter_codesearch.generate._synth_worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
+        assert proc.stdin is not None and proc.stdout is not None
+        stdin, stdout = proc.stdin, proc.stdout
         found = 0
         enough_at = math.inf
         try:
-            assert proc.stdin is not None and proc.stdout is not None
-            stdin, stdout = proc.stdin, proc.stdout
 
             def send() -> None:
                 with stdin:
@@ -589,7 +589,7 @@ class SearchRun:
         finally:
             proc.kill()  # a no-op once it has exited and been waited for
             await asyncio.to_thread(proc.wait)  # also ends a readline still blocked on its output
-            proc.stdout.close()
+            stdout.close()
         if not found:
             self._notice("the offline synthesizer found no program within its time limit")
 
