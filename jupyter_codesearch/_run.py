@@ -557,7 +557,6 @@ class SearchRun:
         found = 0
         enough_at = math.inf
         try:
-
             def send() -> None:
                 with stdin:
                     stdin.write((json.dumps(request) + "\n").encode())
