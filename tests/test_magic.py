@@ -359,6 +359,13 @@ def test_search_config_accepts_option_spellings(ip: InteractiveShell) -> None:
                                   "time_limit": 9.0}
 
 
+def test_search_config_reads_a_whole_line_before_checking_it(ip: InteractiveShell) -> None:
+    with capture_output() as cap:
+        ip.run_line_magic("search_config", "generator=llm model=openai/gpt-4o-mini")
+    assert cap.outputs == [] and cap.stderr == ""
+    assert magics(ip).session == {"generator": "llm", "model": "openai/gpt-4o-mini"}
+
+
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
@@ -366,7 +373,7 @@ def test_search_config_accepts_option_spellings(ip: InteractiveShell) -> None:
         ("n=abc", "n: cannot read 'abc' as a whole number"),
         ("n=0", "n must be a positive number"),
         ("n", "write key=value"),
-        ("generator=llm", "needs a model"),
+        ("generator=llm", "needs a model: set it on the same line or first, e.g. %search_config model="),
         ("api_key_env=sk-abc123-secret", "NAME of the environment variable"),
     ],
 )

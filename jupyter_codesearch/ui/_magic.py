@@ -434,6 +434,10 @@ class CodeSearchMagics:
             if name == "cache" and key.strip().replace("-", "_") == "no_cache":
                 new[name] = not new[name]
         _check_key_env(new.get("api_key_env"), "api_key_env")
+        generator = new.get("generator")
+        if generator in ("llm", "both") and not (new.get("model") or os.environ.get(env_name("model"))):
+            raise ConfigError(f"%search_config: generator={generator} needs a model: set it on the same line or "
+                              f"first, e.g. %search_config model=openai/gpt-4o-mini generator={generator}")
         resolve_config({}, new)  # the combination must make a valid config
         self.session = new
         return new
