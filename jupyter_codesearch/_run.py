@@ -23,7 +23,7 @@ from . import _engine
 from ._config import SearchConfig, resolve_config
 from ._exceptions import CodeSearchError, ConfigError
 from .execute import Limits, Verdict
-from .execute._isolation import detect_isolation
+from .execute._isolation import detect_isolation, unsandboxed_notice
 from .generate._examples import examples_from_spec
 from .generate._extract import extract, program_key, program_size
 from .generate._llm import Budget, LLMGenerator, Prompt, Reply, first_prompt, repair_prompt
@@ -319,9 +319,11 @@ class SearchRun:
                 examples, why_not = examples_from_spec(self.spec)
                 if not examples:  # fail before starting kernels that would have nothing to do
                     self._synth_cannot(why_not or "no examples", required=True)
-            self._pool_task = asyncio.ensure_future(
-                _engine.shared_pool(detect_isolation(cfg.sandbox), cfg.workers or _cores())
-            )
+            iso = detect_isolation(cfg.sandbox)
+            unsandboxed = unsandboxed_notice(iso)
+            if unsandboxed is not None:
+                self._notice(unsandboxed)
+            self._pool_task = asyncio.ensure_future(_engine.shared_pool(iso, cfg.workers or _cores()))
             if cfg.cluster:
                 self._probes_ready = asyncio.ensure_future(self._make_probes())
                 # Retrieved here too: when the run fails first, nobody awaits it.

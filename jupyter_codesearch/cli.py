@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ._exceptions import CodeSearchError, ConfigError, InputError, SpecError
 
@@ -170,17 +170,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
               "(set --model or CODESEARCH_MODEL to use an LLM)", file=sys.stderr)
     run: SearchRun = search(spec, config, wait=False)
     live = sys.stderr.isatty()
+    told = 0
+
+    def tell() -> None:  # notices as they come (no sandbox, a skipped generator, ...)
+        nonlocal told
+        notes = run.notices
+        for note in notes[told:]:
+            print(("\r" if live else "") + f"jupyter-codesearch: {note}", file=sys.stderr)
+        told = len(notes)
+
     try:
         while not run.wait(0.2 if live else 1.0).done:
+            tell()
             if live:
                 sys.stderr.write("\r" + _progress_line(run) + "  ")
                 sys.stderr.flush()
     except KeyboardInterrupt:
         run.stop()
         run.wait(15)
+    tell()
     print(("\r" if live else "") + _progress_line(run), file=sys.stderr)
-    for note in run.notices:
-        print(f"jupyter-codesearch: {note}", file=sys.stderr)
     if run.error is not None:
         raise run.error
     ranked = run.ranked()
@@ -267,9 +276,18 @@ def _table(verdicts: Sequence[object]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jupyter-codesearch`` console script."""
     args = _parser().parse_args(argv)
-    # Our warnings (spec mistakes, no sandbox) become plain lines, each once.
-    with warnings.catch_warnings(record=True) as caught:
+    shown: set[str] = set()
+
+    def show(message: Warning | str, *_: Any, **__: Any) -> None:
+        text = str(message)
+        if text not in shown:
+            shown.add(text)
+            print(f"jupyter-codesearch: warning: {text}", file=sys.stderr)
+
+    # Our warnings (spec mistakes, no sandbox) become plain lines as they come, each once.
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
+        warnings.showwarning = show
         try:
             return {"verify": _cmd_verify, "run": _cmd_run}[args.command](args)
         except SpecError as e:
@@ -287,9 +305,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # `... | head`: the reader left; so do we, quietly
             sys.stdout = open(os.devnull, "w")
             return EXIT_OK
-        finally:
-            for message in dict.fromkeys(str(w.message) for w in caught):
-                print(f"jupyter-codesearch: warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

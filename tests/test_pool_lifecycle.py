@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import json
 import os
+import re
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -67,22 +72,43 @@ def test_a_pool_that_cannot_start_cleans_up_and_says_why() -> None:
     assert set(glob.glob("/tmp/codesearch-*")) - before == set()
 
 
-def test_without_bubblewrap_the_user_is_warned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_bubblewrap_the_user_is_told_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_isolation.shutil, "which", lambda name: None)
     monkeypatch.setattr(_isolation, "_WARNED", False)
     detect_isolation.cache_clear()
     try:
-        with pytest.warns(SandboxWarning, match="WITHOUT an OS sandbox.*apt-get install bubblewrap"):
-            iso = detect_isolation("auto")
-        assert not iso.sandboxed and "not installed" in iso.reason
+        iso = detect_isolation("auto")
+        assert not iso.sandboxed and iso.fallback and "not installed" in iso.reason
+        notice = _isolation.unsandboxed_notice(iso)
+        assert notice is not None and re.search("WITHOUT an OS sandbox.*apt-get install bubblewrap", notice)
+        with pytest.warns(SandboxWarning, match="WITHOUT an OS sandbox"):
+            _isolation.warn_if_unsandboxed(iso)  # for verify(), which has no notices
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            detect_isolation.cache_clear()
-            detect_isolation("auto")  # a second time: silent
+            _isolation.warn_if_unsandboxed(iso)  # a second time: silent
+        # Turned off on purpose: nothing to alarm anyone about.
+        assert _isolation.unsandboxed_notice(detect_isolation("none")) is None
         with pytest.raises(Exception, match="bubblewrap sandbox requested but unusable"):
             detect_isolation("bwrap")
     finally:
         detect_isolation.cache_clear()
+
+
+def test_the_cli_says_so_once_as_it_happens_without_bubblewrap(tmp_path: Path) -> None:
+    spec = "def add(a, b):\n    \"\"\"Add.\"\"\"\n\nassert add(1, 2) == 3\n"
+    (tmp_path / "spec.py").write_text(spec)
+    (tmp_path / "c.jsonl").write_text(json.dumps("def add(a, b):\n    return a + b\n") + "\n")
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # no bwrap on it
+    for args in (["verify", "spec.py", "c.jsonl"], ["run", "spec.py", "--time-limit", "5"]):
+        proc = subprocess.run([sys.executable, "-m", "jupyter_codesearch.cli", *args], capture_output=True,
+                              text=True, cwd=tmp_path, env=env, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stderr
+        told = [line for line in proc.stderr.splitlines() if "WITHOUT an OS sandbox" in line]
+        assert len(told) == 1 and told[0].count("jupyter-codesearch") == 1, proc.stderr
+        if args[0] == "run":  # before the run's summary, not after it
+            lines = proc.stderr.splitlines()
+            done = next(i for i, line in enumerate(lines) if line.startswith("done, "))
+            assert lines.index(told[0]) < done, proc.stderr
 
 
 NO_SANDBOX_CASES = {

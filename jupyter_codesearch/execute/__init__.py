@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from .._engine import shared_pool, synchronous
 from .._exceptions import ConfigError
 from ..spec import Spec
-from ._isolation import Isolation, SandboxWarning, detect_isolation
+from ._isolation import Isolation, SandboxWarning, detect_isolation, warn_if_unsandboxed
 from ._pool import KernelPool, Limits
 from ._verdict import STATUSES, Status, TestResult, Verdict
 
@@ -60,7 +60,9 @@ async def averify(
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
     limits, n = _check(timeout, memory_mb, workers)
-    pool = await shared_pool(detect_isolation(sandbox), n)
+    iso = detect_isolation(sandbox)
+    warn_if_unsandboxed(iso)
+    pool = await shared_pool(iso, n)
     return await pool.verify(spec, list(candidates), limits, on_verdict)
 
 

@@ -28,7 +28,10 @@ from pathlib import Path
 
 from .._exceptions import ConfigError
 
-__all__ = ["ENV_ALLOWLIST", "Isolation", "SandboxWarning", "detect_isolation", "visible_paths"]
+__all__ = [
+    "ENV_ALLOWLIST", "Isolation", "SandboxWarning", "detect_isolation", "unsandboxed_notice", "visible_paths",
+    "warn_if_unsandboxed",
+]
 
 ENV_ALLOWLIST = ("LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ", "TERM")
 """Variables copied from the caller's environment; everything else is dropped."""
@@ -53,6 +56,8 @@ class Isolation:
     mode: str
     python: str
     reason: str = ""
+    fallback: bool = False
+    """No sandbox because bubblewrap is unusable (not because the user turned it off)."""
 
     @property
     def sandboxed(self) -> bool:
@@ -170,7 +175,6 @@ def detect_isolation(mode: str = "auto", python: str | None = None) -> Isolation
     ``"bwrap"`` (required: raise if unusable) or ``"none"``. Also read from
     ``CODESEARCH_SANDBOX``.
     """
-    global _WARNED
     python = python or sys.executable
     mode = os.environ.get("CODESEARCH_SANDBOX", mode) if mode == "auto" else mode
     if mode not in ("auto", "bwrap", "none"):
@@ -182,17 +186,25 @@ def detect_isolation(mode: str = "auto", python: str | None = None) -> Isolation
         return Isolation("bwrap", python)
     if mode == "bwrap":
         raise ConfigError(f"bubblewrap sandbox requested but unusable: {problem}")
-    if not _WARNED:
+    return Isolation("none", python, problem, fallback=True)
+
+
+def unsandboxed_notice(iso: Isolation) -> str | None:
+    """What to tell the user when candidates run without the sandbox they did not turn off."""
+    if not iso.fallback:
+        return None
+    return (f"candidates run WITHOUT an OS sandbox ({iso.reason}); only resource limits apply: a "
+            "hostile candidate could read your files, use the network, and tamper with its own "
+            "verification. Install bubblewrap (`apt-get install bubblewrap`) to isolate candidates.")
+
+
+def warn_if_unsandboxed(iso: Isolation) -> None:
+    """The notice as a :class:`SandboxWarning`, once per process (for callers without notices)."""
+    global _WARNED
+    text = unsandboxed_notice(iso)
+    if text is not None and not _WARNED:
         _WARNED = True
-        warnings.warn(
-            f"jupyter-codesearch: candidates will run WITHOUT an OS sandbox ({problem}); only "
-            "resource limits apply: a hostile candidate could read your files, use the network, "
-            "and tamper with its own verification. Install bubblewrap (`apt-get install "
-            "bubblewrap`) to isolate candidates.",
-            SandboxWarning,
-            stacklevel=3,
-        )
-    return Isolation("none", python, problem)
+        warnings.warn(text, SandboxWarning, stacklevel=3)
 
 
 def _bwrap_problem(python: str) -> str | None:
