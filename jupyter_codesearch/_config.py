@@ -103,6 +103,8 @@ def _validate(c: SearchConfig) -> None:
     positive("rounds", c.rounds)
     positive("timeout", c.timeout)
     positive("memory_mb", c.memory_mb)
+    if c.memory_mb < 16:  # as verify() requires: less leaves a candidate no room to run at all
+        raise ConfigError(f"memory_mb (--memory) must be at least 16 MB, not {c.memory_mb!r}")
     positive("workers", c.workers, allow_none=True)
     positive("max_cost", c.max_cost, allow_none=True)
     positive("max_tokens", c.max_tokens, allow_none=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codesearch import ConfigError, Spec, Verdict, verify
+from jupyter_codesearch import ConfigError, InputError, Spec, Verdict, search, verify
 
 ADD = '''
 def add(a, b):
@@ -166,6 +166,20 @@ def test_a_spec_object_and_its_text_give_the_same_verdicts() -> None:
 def test_bad_limits_are_config_errors(kwargs: dict[str, float], words: str) -> None:
     with pytest.raises(ConfigError, match=words):
         verify(ADD, ["def add(a, b): return a + b"], **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("candidates", "words"), [
+    ([123], "candidate 0 is a int, not source code"),
+    ("def add(a, b): return a + b", "pass a list of sources"),
+])
+def test_candidates_that_are_not_source_strings_are_input_errors(candidates: object, words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        verify(ADD, candidates)  # type: ignore[arg-type]
+
+
+def test_a_search_asks_for_as_much_memory_as_verify_does() -> None:
+    with pytest.raises(ConfigError, match=r"memory_mb \(--memory\) must be at least 16 MB"):
+        search(ADD, memory_mb=1)
 
 
 def test_session_preamble_and_used_objects_reach_tests_and_candidates() -> None:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterable
 
 from .._engine import shared_pool, synchronous
-from .._exceptions import ConfigError
+from .._exceptions import ConfigError, InputError
 from ..spec import Spec
 from ._isolation import Isolation, SandboxWarning, detect_isolation, warn_if_unsandboxed
 from ._pool import KernelPool, Limits
@@ -26,11 +26,15 @@ __all__ = [
 ]
 
 
+MIN_MEMORY_MB = 16
+"""Less leaves a candidate no room to run at all."""
+
+
 def _check(timeout: float, memory_mb: int, workers: int | None) -> tuple[Limits, int]:
     if not timeout > 0:
         raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    if memory_mb < 16:
-        raise ConfigError(f"memory_mb must be at least 16, not {memory_mb!r}")
+    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or memory_mb < MIN_MEMORY_MB:
+        raise ConfigError(f"memory_mb (--memory) must be at least {MIN_MEMORY_MB} MB, not {memory_mb!r}")
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 1:
         raise ConfigError(f"workers must be at least 1, not {workers!r}")
@@ -60,10 +64,16 @@ async def averify(
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
     limits, n = _check(timeout, memory_mb, workers)
+    if isinstance(candidates, str):
+        raise InputError("candidates is one str: pass a list of sources (e.g. [source])")
+    sources = list(candidates)
+    for i, source in enumerate(sources):
+        if not isinstance(source, str):
+            raise InputError(f"candidate {i} is a {type(source).__name__}, not source code (a str)")
     iso = detect_isolation(sandbox)
     warn_if_unsandboxed(iso)
     pool = await shared_pool(iso, n)
-    return await pool.verify(spec, list(candidates), limits, on_verdict)
+    return await pool.verify(spec, sources, limits, on_verdict)
 
 
 verify = synchronous(averify)
