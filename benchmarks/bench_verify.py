@@ -6,7 +6,7 @@ a process and a multiprocessing Manager per candidate, no OS sandbox) driven by 
 as its own ``evaluate_functional_correctness`` does with ``n_workers``. Ours runs with the
 bubblewrap sandbox on. Pool start-up is excluded from the marginal cost and printed on its own.
 
-    python benchmarks/bench_verify.py [-n 1000] [--workers 2] [--baseline-n N]
+    python benchmarks/bench_verify.py [-n 1000] [--workers 2] [--baseline-n N] [--repeat 5]
 
 Target: marginal cost per candidate >= 10x lower than the baseline's.
 """
@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=1000, help="candidates (default 1000)")
     ap.add_argument("--workers", type=int, default=2, help="our verification kernels (default 2)")
     ap.add_argument("--baseline-n", type=int, default=None, help="candidates for the baseline (default: -n)")
-    ap.add_argument("--repeat", type=int, default=3, help="alternating rounds of both (default 3); the median counts")
+    ap.add_argument("--repeat", type=int, default=5, help="alternating rounds of both (default 5); the median counts")
     args = ap.parse_args()
     sources = candidates(args.n)
     base_sources = sources[: args.baseline_n or args.n]

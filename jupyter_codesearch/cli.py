@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--until-pass", dest="until_pass", action="store_const", const=True,
                    help="stop after the first round with a passing candidate")
     r.add_argument("--time-limit", dest="time_limit", type=float, metavar="S", help="seconds for the whole run")
-    r.add_argument("--generator", choices=["llm", "synth", "both"], help="where candidates come from")
+    r.add_argument("--generator", choices=["auto", "llm", "synth", "both"],
+                   help="where candidates come from (default auto: llm with a model, else synth)")
     r.add_argument("--no-cache", dest="cache", action="store_const", const=False, help="do not reuse cached replies")
     r.add_argument("--seed", type=int, help="seed sent with requests (default 0)")
     r.add_argument("--max-cost", dest="max_cost", type=float, metavar="USD", help="stop generating after spending this")
