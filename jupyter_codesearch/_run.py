@@ -319,6 +319,9 @@ class SearchRun:
                 examples, why_not = examples_from_spec(self.spec)
                 if not examples:  # fail before starting kernels that would have nothing to do
                     self._synth_cannot(why_not or "no examples", required=True)
+            if cfg.api_base and not cfg.model:
+                self._notice(f"api_base {cfg.api_base} is not used without a model: set one (--model, "
+                             "e.g. openai/my-model) to generate candidates with that server")
             iso = detect_isolation(cfg.sandbox)
             unsandboxed = unsandboxed_notice(iso)
             if unsandboxed is not None:
@@ -372,7 +375,8 @@ class SearchRun:
             for note in self._llm.notices:
                 self._notice(note)
             if self._llm.failed:
-                self._notice(f"{self._llm.failed} model requests failed after retries")
+                failed = self._llm.failed
+                self._notice(f"{failed} model request{'s' if failed != 1 else ''} failed after retries")
         with self._lock:
             self._state = state
             self._ended = time.monotonic()

@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser(
         "verify",
         help="run candidate sources against a spec's tests",
-        description="Verify candidates against SPEC.py (a %%%%search cell body: context, stub, asserts). "
+        description="Verify candidates against SPEC.py (a %%search cell body: context, stub, asserts). "
         'CANDIDATES.jsonl holds one JSON string (the source) or object {"code": ...} per line.',
     )
     v.add_argument("spec", metavar="SPEC.py")
@@ -245,20 +245,27 @@ def _progress_line(run: object) -> str:
 def _run_table(ranked: Sequence[object]) -> None:
     from ._run import Candidate
 
-    print(f"{'rank':>4} {'id':>4}  {'status':<14} {'tests':>6} {'cluster':>9} {'runtime':>10} {'size':>5} "
-          f"{'round':>5} {'samples':>7}  origin")
+    print(f"{'rank':>4} {'#':>4}  {'status':<14} {'tests':>6} {'cluster':>9} {'runtime':>10} {'size':>5} "
+          f"{'round':>5} {'samples':>7}  model")
     for rank, c in enumerate(ranked, 1):
         assert isinstance(c, Candidate)
-        runtime = f"{c.runtime_s * 1000:.3f} ms" if c.runtime_s is not None else "-"
+        runtime = _runtime(c.status, c.runtime_s, 3)
         tests = f"{c.tests_passed}/{c.tests_total}" if c.verified and c.tests_total else "-"
         cluster = f"{c.cluster} ({c.cluster_size})" if c.cluster is not None else "-"
         print(f"{rank:>4} {c.id:>4}  {c.status:<14} {tests:>6} {cluster:>9} {runtime:>10} {c.size:>5} "
-              f"{c.round:>5} {c.samples:>7}  {c.origin}")
+              f"{c.round:>5} {c.samples:>7}  {c.model or c.origin}")
     best = next((c for c in ranked if isinstance(c, Candidate) and c.passed), None)
     if best is not None:
         print(f"\nbest (#{best.id}):\n{best.code}")
     else:
         print("\nno candidate passes every test.")
+
+
+def _runtime(status: str, seconds: float | None, digits: int) -> str:
+    # Only a candidate that ran its tests to the end has a runtime worth showing.
+    if seconds is None or status not in ("passed", "failed", "error"):
+        return "-"
+    return f"{seconds * 1000:.{digits}f} ms"
 
 
 def _table(verdicts: Sequence[object]) -> None:
@@ -267,7 +274,7 @@ def _table(verdicts: Sequence[object]) -> None:
     print(f"{'#':>4}  {'status':<14} {'tests':>7}  {'runtime':>9}  detail")
     for v in verdicts:
         assert isinstance(v, Verdict)
-        runtime = f"{v.runtime_s * 1000:.2f} ms" if v.runtime_s is not None else "-"
+        runtime = _runtime(v.status, v.runtime_s, 2)
         tests = f"{v.tests_passed}/{v.tests_total}"
         print(f"{v.index:>4}  {v.status:<14} {tests:>7}  {runtime:>9}  {(v.error or '')[:80]}")
     passing = sum(1 for v in verdicts if isinstance(v, Verdict) and v.passed)
@@ -276,7 +283,11 @@ def _table(verdicts: Sequence[object]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jupyter-codesearch`` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the subcommand's parser: its usage is the one that helps
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     shown: set[str] = set()
 
     def show(message: Warning | str, *_: Any, **__: Any) -> None:

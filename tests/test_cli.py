@@ -84,3 +84,25 @@ def test_bad_input_is_one_clear_line_and_a_nonzero_exit(
     assert len(lines) == 1, run.stderr
     assert message in lines[0]
     assert "Traceback" not in run.stderr
+
+
+def test_an_unknown_option_shows_the_subcommands_usage(files: Path) -> None:
+    run = cli("run", "spec.py", "--bogus", cwd=files)
+    assert run.returncode == 2
+    assert run.stderr.startswith("usage: jupyter-codesearch run ")
+    assert run.stderr.strip().endswith("jupyter-codesearch run: error: unrecognized arguments: --bogus")
+
+
+def test_a_timed_out_candidate_shows_no_runtime(files: Path) -> None:
+    (files / "slow.jsonl").write_text(json.dumps("def add(a, b):\n    while True:\n        pass\n") + "\n")
+    run = cli("verify", "spec.py", "slow.jsonl", "--timeout", "0.5", cwd=files)
+    assert run.returncode == 0, run.stderr
+    row = run.stdout.splitlines()[1].split()
+    assert row[:4] == ["0", "timeout", "0/2", "-"], run.stdout
+
+
+def test_an_api_base_without_a_model_is_said_to_be_unused(files: Path) -> None:
+    run = cli("run", "spec.py", "--api-base", "http://127.0.0.1:9/v1", "--time-limit", "5", cwd=files)
+    assert run.returncode == 0, run.stderr
+    told = [line for line in run.stderr.splitlines() if "http://127.0.0.1:9/v1 is not used without a model" in line]
+    assert len(told) == 1, run.stderr

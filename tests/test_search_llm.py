@@ -290,3 +290,12 @@ def test_the_time_limit_stops_the_run_and_says_so(tmp_path: Path) -> None:
     assert result.progress.elapsed < 15
     assert result.best is not None
     assert any("time limit of 3 s reached" in n for n in result.notices)
+
+
+def test_long_provider_messages_are_cut_at_a_word_and_marked() -> None:
+    from jupyter_codesearch.generate._llm import _clip
+
+    text = "Missing credentials. Please pass an api_key or set the OPENAI_ADMIN_KEY variable"
+    assert _clip(text, 200) == text
+    cut = _clip(text, 70)
+    assert cut == "Missing credentials. Please pass an api_key or set the ..." and len(cut) <= 74

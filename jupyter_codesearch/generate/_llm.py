@@ -334,7 +334,7 @@ class LLMGenerator:
         lt = self._litellm.exceptions
         where = f" at {self.config.api_base}" if self.config.api_base else ""
         detail = self.redact(str(getattr(e, "message", "") or e)).strip().splitlines()
-        short = detail[0][:200] if detail else type(e).__name__
+        short = _clip(detail[0], 300) if detail else type(e).__name__
         keyvar = self.config.api_key_env or "the provider's API key variable (e.g. OPENAI_API_KEY)"
         if isinstance(e, lt.AuthenticationError):
             fix = f"check the key in {keyvar}"
@@ -351,6 +351,13 @@ class LLMGenerator:
         else:
             fix = "check the model string and options"
         return f"model {self.model}{where} cannot be used: {type(e).__name__}: {short}. Fix: {fix}."
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word boundary and marked as cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + " ..."
 
 
 def _unreachable(e: BaseException | None, ex: Any) -> bool:
