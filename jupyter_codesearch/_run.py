@@ -8,7 +8,6 @@ engine loop; readers get copies.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import subprocess
@@ -23,7 +22,7 @@ from . import _engine
 from ._config import SearchConfig, resolve_config
 from ._exceptions import CodeSearchError, ConfigError
 from .execute import Limits, Verdict
-from .execute._isolation import detect_isolation, unsandboxed_notice
+from .execute._isolation import detect_isolation, unsandboxed_notice, warn_if_unsandboxed
 from .generate._examples import examples_from_spec
 from .generate._extract import extract, program_key, program_size
 from .generate._llm import Budget, LLMGenerator, Prompt, Reply, first_prompt, repair_prompt
@@ -49,6 +48,8 @@ class Candidate:
     """For repair rounds: the candidate whose failures the prompt showed."""
     samples: int = 1
     """How many samples produced this program (votes)."""
+    synth_samples: int = 0
+    """How many of those came from the offline synthesizer (which votes once per behaviour)."""
     tokens: int = 0
     cost: float | None = 0.0
     size: int = 0
@@ -63,7 +64,7 @@ class Candidate:
     cluster: int | None = None
     """Behaviour cluster (1 = heaviest) in ``SearchRun.ranked()``; ``None`` outside one."""
     cluster_size: int | None = None
-    """Votes (samples) behind the cluster."""
+    """Votes behind the cluster (samples; the synthesizer's count once)."""
 
     @property
     def rank_reason(self) -> str:
@@ -152,6 +153,7 @@ class SearchRun:
         self._ended: float | None = None
         self._done = threading.Event()
         self._stop_reason: str | None = None
+        self._ending = False  # past the point where a stop could interrupt the run
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Future[Any]] = set()
         self._llm: LLMGenerator | None = None
@@ -301,7 +303,7 @@ class SearchRun:
     async def _request_stop(self, reason: str) -> None:
         if self._stop_reason is None:
             self._stop_reason = reason
-        if self._task is not None and not self._task.done():
+        if self._task is not None and not self._task.done() and not self._ending:
             self._task.cancel()
 
     async def _main(self) -> None:
@@ -315,17 +317,17 @@ class SearchRun:
         try:
             with self._lock:
                 self._state = "running"
-            if cfg.effective_generator == "synth":
-                examples, why_not = examples_from_spec(self.spec)
-                if not examples:  # fail before starting kernels that would have nothing to do
-                    self._synth_cannot(why_not or "no examples", required=True)
-            if cfg.api_base and not cfg.model:
-                self._notice(f"api_base {cfg.api_base} is not used without a model: set one (--model, "
-                             "e.g. openai/my-model) to generate candidates with that server")
             iso = detect_isolation(cfg.sandbox)
             unsandboxed = unsandboxed_notice(iso)
             if unsandboxed is not None:
                 self._notice(unsandboxed)
+            if cfg.api_base and not cfg.model:
+                self._notice(f"api_base {cfg.api_base} is not used without a model: set one (--model, "
+                             "e.g. openai/my-model) to generate candidates with that server")
+            if cfg.effective_generator == "synth":
+                examples, why_not = examples_from_spec(self.spec)
+                if not examples:  # fail before starting kernels that would have nothing to do
+                    self._synth_cannot(why_not or "no examples", required=True)
             self._pool_task = asyncio.ensure_future(_engine.shared_pool(iso, cfg.workers or _cores()))
             if cfg.cluster:
                 self._probes_ready = asyncio.ensure_future(self._make_probes())
@@ -337,21 +339,27 @@ class SearchRun:
                 await self._settle()
                 if not more or (cfg.until_pass and any(c.passed for c in self.candidates)):
                     break
-            self._finish("done")
+            state = "done"
         except asyncio.CancelledError:
-            await self._end_side_tasks()
-            self._finish("stopped")
+            state = "stopped"
         except CodeSearchError as e:
             self.error = e
-            await self._end_side_tasks()
-            self._finish("failed")
+            state = "failed"
         except Exception as e:  # a bug of ours: still end cleanly and say what happened
             self.error = CodeSearchError(f"internal error: {type(e).__name__}: {e}")
-            await self._end_side_tasks()
-            self._finish("failed")
+            state = "failed"
         finally:
             if timer is not None:
                 timer.cancel()
+        # Ending must not be interrupted: a second stop (the time limit, the button, a re-run
+        # cell) arriving now would otherwise leave the run unfinished and its waiters waiting.
+        self._ending = True
+        if state != "done":
+            try:
+                await self._end_side_tasks()
+            except asyncio.CancelledError:
+                pass  # stopped again while ending: what is left was cancelled already
+        self._finish(state)
 
     async def _end_side_tasks(self) -> None:
         """A failed or stopped run may still be probing, or asking the model for edge cases:
@@ -360,8 +368,11 @@ class SearchRun:
         side = [*self._pending, *([self._probes_ready] if self._probes_ready is not None else [])]
         for fut in side:
             fut.cancel()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*side, return_exceptions=True), 5)
+        if side:
+            done, _ = await asyncio.wait(side, timeout=5)  # a hard bound, unlike wait_for
+            for fut in done:  # retrieved, so nothing is reported as never retrieved
+                if not fut.cancelled():
+                    fut.exception()
 
     def _finish(self, state: str) -> None:
         for fut in list(self._pending):
@@ -458,14 +469,15 @@ class SearchRun:
             if existing is not None:
                 old = self._candidates[existing]
                 merged_cost = None if old.cost is None or cost is None else old.cost + cost
-                cand = replace(old, samples=old.samples + 1, tokens=old.tokens + tokens, cost=merged_cost)
+                cand = replace(old, samples=old.samples + 1, synth_samples=old.synth_samples + (origin == "synth"),
+                               tokens=old.tokens + tokens, cost=merged_cost)
                 self._candidates[existing] = cand
                 self._version += 1
             else:
                 cand = Candidate(
                     id=len(self._candidates), code=code, origin=origin, model=model, round=round_,
                     parent=parent, tokens=tokens, cost=cost, size=program_size(code) if invalid is None else 0,
-                    invalid_reason=invalid, key=key,
+                    invalid_reason=invalid, key=key, synth_samples=int(origin == "synth"),
                 )
                 self._by_key[key] = cand.id
                 self._candidates.append(cand)
@@ -577,7 +589,7 @@ class SearchRun:
                 try:
                     line = await asyncio.wait_for(asyncio.to_thread(stdout.readline),
                                                   None if wait == math.inf else wait)
-                except TimeoutError:
+                except asyncio.TimeoutError:  # not yet the builtin TimeoutError in Python 3.10
                     break
                 if not line:
                     break
@@ -662,6 +674,10 @@ def search(spec: Spec | str, config: SearchConfig | None = None, *, wait: bool =
         config, _ = resolve_config(options)
     elif options:
         config = config.with_(**options)
+    try:  # said here, in the caller's thread, where a warning is seen; the run notes it too
+        warn_if_unsandboxed(detect_isolation(config.sandbox))
+    except CodeSearchError:
+        pass  # the run reports it as its error
     run = SearchRun(spec, config)
 
     async def start() -> None:

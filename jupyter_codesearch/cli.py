@@ -159,9 +159,14 @@ _RUN_OPTIONS = (
 )
 
 
+_CLEAR_LINE = "\r\033[K"
+"""On a terminal: back to the start of the live progress line, and erase it."""
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from ._config import resolve_config
     from ._run import SearchRun, search
+    from .execute import SandboxWarning
     from .spec import Spec
 
     spec = Spec.parse(read_spec(args.spec))
@@ -169,7 +174,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if config.effective_generator == "synth" and not config.model:
         print("jupyter-codesearch: no model configured: using the offline synthesizer "
               "(set --model or CODESEARCH_MODEL to use an LLM)", file=sys.stderr)
-    run: SearchRun = search(spec, config, wait=False)
+    with warnings.catch_warnings():  # the run's notice says it, as it happens
+        warnings.simplefilter("ignore", SandboxWarning)
+        run: SearchRun = search(spec, config, wait=False)
     live = sys.stderr.isatty()
     told = 0
 
@@ -177,7 +184,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         nonlocal told
         notes = run.notices
         for note in notes[told:]:
-            print(("\r" if live else "") + f"jupyter-codesearch: {note}", file=sys.stderr)
+            print(_CLEAR_LINE * live + f"jupyter-codesearch: {note}", file=sys.stderr)
         told = len(notes)
 
     try:
@@ -190,7 +197,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         run.stop()
         run.wait(15)
     tell()
-    print(("\r" if live else "") + _progress_line(run), file=sys.stderr)
+    print(_CLEAR_LINE * live + _progress_line(run), file=sys.stderr)
     if run.error is not None:
         raise run.error
     ranked = run.ranked()
@@ -294,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = str(message)
         if text not in shown:
             shown.add(text)
-            print(f"jupyter-codesearch: warning: {text}", file=sys.stderr)
+            print(_CLEAR_LINE * sys.stderr.isatty() + f"jupyter-codesearch: warning: {text}", file=sys.stderr)
 
     # Our warnings (spec mistakes, no sandbox) become plain lines as they come, each once.
     with warnings.catch_warnings():

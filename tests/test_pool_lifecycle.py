@@ -94,6 +94,22 @@ def test_without_bubblewrap_the_user_is_told_once(monkeypatch: pytest.MonkeyPatc
         detect_isolation.cache_clear()
 
 
+def test_search_from_python_warns_in_the_callers_thread_and_notes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_codesearch import search
+
+    monkeypatch.setattr(_isolation.shutil, "which", lambda name: None)
+    monkeypatch.setattr(_isolation, "_WARNED", False)
+    detect_isolation.cache_clear()
+    try:
+        # Nothing the synthesizer can learn from: the run ends before any kernel starts.
+        with pytest.warns(SandboxWarning, match="WITHOUT an OS sandbox") as record:
+            run = search('def f(x):\n    """d"""\nassert f(1) is not None\n')
+        assert record[0].filename == __file__  # pointing at the caller's line
+        assert run.error is not None and any("WITHOUT an OS sandbox" in note for note in run.notices)
+    finally:
+        detect_isolation.cache_clear()
+
+
 def test_the_cli_says_so_once_as_it_happens_without_bubblewrap(tmp_path: Path) -> None:
     spec = "def add(a, b):\n    \"\"\"Add.\"\"\"\n\nassert add(1, 2) == 3\n"
     (tmp_path / "spec.py").write_text(spec)

@@ -63,6 +63,7 @@ class C:
     tests_total: int = 2
     verified: bool = True
     origin: str = "llm"
+    synth_samples: int = 0
     cluster: int | None = None
     cluster_size: int | None = None
 
@@ -84,8 +85,8 @@ def test_clusters_weigh_votes_and_prefer_behaviour_that_does_not_raise() -> None
 def test_the_synthesizer_votes_once_per_behaviour_so_the_simplest_program_wins() -> None:
     # Four variants of one odd program (an unused constant changes) against plain `return x`:
     # enumeration artefacts are not four independent samples.
-    odd = tuple(C(i, origin="synth", size=14, probe_outputs=("v:0", "v:5")) for i in range(4))
-    plain = C(4, origin="synth", size=3, probe_outputs=("v:-1", "v:5"))
+    odd = tuple(C(i, origin="synth", synth_samples=1, size=14, probe_outputs=("v:0", "v:5")) for i in range(4))
+    plain = C(4, origin="synth", synth_samples=1, size=3, probe_outputs=("v:-1", "v:5"))
     found = clusters([*odd, plain])
     assert [(c.members, c.weight) for c in found] == [((4,), 1), ((0, 1, 2, 3), 1)]
     assert ranked([*odd, plain], found)[0].id == 4
@@ -93,9 +94,11 @@ def test_the_synthesizer_votes_once_per_behaviour_so_the_simplest_program_wins()
     sampled = [C(5, probe_outputs=("v:0", "v:5"), samples=2)]
     found = clusters([*odd, plain, *sampled])
     assert [(c.members, c.weight) for c in found] == [((0, 1, 2, 3, 5), 3), ((4,), 1)]
-    # A synthesized program a model also proposed (a duplicate: samples 2) has the model's vote too.
-    found = clusters([*odd, replace(plain, samples=3)])
-    assert [(c.members, c.weight) for c in found] == [((4,), 3), ((0, 1, 2, 3), 1)]
+    # A synthesized program a model also proposed twice has the model's votes too, whichever
+    # came first (the merged candidate keeps the first one's origin).
+    for first in ("synth", "llm"):
+        found = clusters([*odd, replace(plain, origin=first, samples=3)])
+        assert [(c.members, c.weight) for c in found] == [((4,), 3), ((0, 1, 2, 3), 1)]
 
 
 def test_runtimes_of_a_few_milliseconds_do_not_decide_the_ranking() -> None:

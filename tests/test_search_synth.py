@@ -21,6 +21,9 @@ def test_with_no_model_the_synthesizer_finds_a_program_that_passes_hidden_tests_
     assert best is not None and best.origin == "synth"
     assert best.verdict is not None and any(t.hidden and t.passed for t in best.verdict.tests)
     assert run.progress.explored > 0
+    # Its programs are the synthesizer's samples: each cluster has exactly one vote from them.
+    assert all(c.synth_samples == c.samples == 1 for c in run.candidates)
+    assert all(c.cluster_size == 1 for c in run.ranked() if c.cluster is not None)
     namespace: dict[str, object] = {}
     exec(best.code, namespace)
     assert namespace["initials"]("barbara liskov") == "B.L."  # type: ignore[operator]

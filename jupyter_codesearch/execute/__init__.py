@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Callable, Iterable
 
@@ -33,12 +34,16 @@ MIN_MEMORY_MB = 16
 def _check(timeout: float, memory_mb: int, workers: int | None) -> tuple[Limits, int]:
     if not timeout > 0:
         raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or memory_mb < MIN_MEMORY_MB:
+    try:
+        memory = operator.index(memory_mb)  # ints of any kind (numpy's too), not 512.5
+    except TypeError:
+        raise ConfigError(f"memory_mb (--memory) must be a whole number of MB, not {memory_mb!r}") from None
+    if memory < MIN_MEMORY_MB:
         raise ConfigError(f"memory_mb (--memory) must be at least {MIN_MEMORY_MB} MB, not {memory_mb!r}")
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 1:
         raise ConfigError(f"workers must be at least 1, not {workers!r}")
-    return Limits(timeout=float(timeout), memory_mb=int(memory_mb)), n
+    return Limits(timeout=float(timeout), memory_mb=memory), n
 
 
 async def averify(

@@ -32,7 +32,7 @@ class Cluster:
     id: int
     members: tuple[int, ...]
     weight: int
-    """Samples behind the members (votes)."""
+    """Votes: the samples behind the members, the synthesizer's counting once."""
     failures: int
     """Probes on which this behaviour is an exception, a timeout or a crash."""
     outputs: tuple[str, ...]
@@ -88,10 +88,10 @@ def clusters(candidates: Sequence[Any]) -> list[Cluster]:
 
 
 def _votes(members: Sequence[Any]) -> int:
-    # A synthesized program's first sample is the synthesizer's (one vote per behaviour, below);
-    # the same code proposed again (by a model, under --generator both) counts in full.
-    synth = [m for m in members if getattr(m, "origin", None) == "synth"]
-    return int(sum(m.samples for m in members)) - len(synth) + (1 if synth else 0)
+    # Samples from the synthesizer count once for the whole cluster; a model's count in full,
+    # also when they merged with a synthesized program of the same code (--generator both).
+    synth = sum(getattr(m, "synth_samples", 0) for m in members)
+    return int(sum(m.samples for m in members)) - synth + (1 if synth else 0)
 
 
 def disagreements(found: Sequence[Cluster], probes: Sequence[tuple[Any, ...]], name: str,

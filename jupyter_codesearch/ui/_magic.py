@@ -324,8 +324,11 @@ class CodeSearchMagics:
             _show_error(e)
             return
         from .._run import search
+        from ..execute import SandboxWarning
 
-        run = search(spec, config, wait=False)
+        with warnings.catch_warnings():  # the run's notices say it, in the widget or the text
+            warnings.simplefilter("ignore", SandboxWarning)
+            run = search(spec, config, wait=False)
         self.shell.user_ns[config.name] = run
         self.last_name = config.name
         if _use_widget(self.shell):
@@ -373,12 +376,12 @@ class CodeSearchMagics:
             run.stop()
             run.wait(15)
             print("%%search: interrupted; what was verified so far is kept")
+        for note in run.notices:  # before an error too: "no sandbox" matters either way
+            print(f"%%search: {note}")
         if run.error is not None:
             print(f"%%search: {run.error}")
             return
         print(progress_text(run.spec.name, run.progress))
-        for note in run.notices:
-            print(f"%%search: {note}")
         ranked = run.ranked()
         if ranked:
             print(table_text(ranked))
