@@ -7,8 +7,9 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,24 @@ def _stop_engine_at_end() -> Iterator[None]:
 
     _engine.shutdown()
     shutil.rmtree(os.environ["CODESEARCH_CACHE_DIR"], ignore_errors=True)
+
+
+@pytest.fixture
+def view_of() -> Iterator[Callable[..., Any]]:
+    """Make widget views of (real or stand-in) runs; every one is closed afterwards."""
+    from jupyter_codesearch.ui._widget import SearchView
+
+    views: list[SearchView] = []
+
+    def make(run: Any, **kw: Any) -> SearchView:
+        kw.setdefault("namespace", {})
+        view = SearchView(run, **kw)
+        views.append(view)
+        return view
+
+    yield make
+    for view in views:
+        view.close()
 
 
 @pytest.fixture

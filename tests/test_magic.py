@@ -511,21 +511,6 @@ def live_models() -> int:
     return len(widget._instances)
 
 
-@pytest.fixture
-def view_of() -> Iterator[Callable[..., SearchView]]:
-    views: list[SearchView] = []
-
-    def make(run: Any, **kw: Any) -> SearchView:
-        kw.setdefault("namespace", {})
-        v = SearchView(run, **kw)
-        views.append(v)
-        return v
-
-    yield make
-    for v in views:
-        v.close()
-
-
 def rows(view: SearchView) -> list[str]:
     return [b.description for b in view.rows if b.layout.display != "none"]
 

@@ -9,7 +9,7 @@ really lands in the right cell and the next run ranks by it) is in test_notebook
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -58,21 +58,6 @@ def three_clusters() -> ClusteredRun:
     run.add(probed(1, ["'.'", "'X.'", "'A.B.'"], samples=2))  # cluster 2
     run.add(probed(2, ["raises IndexError: string index out of range", "'x.'", "'A.B.'"]))  # cluster 3
     return run
-
-
-@pytest.fixture
-def view_of() -> Iterator[Callable[..., SearchView]]:
-    views: list[SearchView] = []
-
-    def make(run: Any, **kw: Any) -> SearchView:
-        kw.setdefault("namespace", {})
-        view = SearchView(run, **kw)
-        views.append(view)
-        return view
-
-    yield make
-    for view in views:
-        view.close()
 
 
 def visible(widget: Any) -> bool:
