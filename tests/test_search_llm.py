@@ -306,3 +306,27 @@ def test_long_provider_messages_are_cut_at_a_word_and_marked() -> None:
     assert _clip(text, 200) == text
     cut = _clip(text, 70)
     assert cut == "Missing credentials. Please pass an api_key or set the ..." and len(cut) <= 74
+
+
+def test_a_request_cancelled_inside_litellm_leaves_nothing_in_red() -> None:
+    # litellm builds its provider coroutine in an executor thread; cancelled meanwhile, the
+    # coroutine is dropped unstarted. Here that drop is made on purpose, as in a user's process.
+    code = (
+        "import gc\n"
+        "from jupyter_codesearch.generate._llm import import_litellm\n"
+        "import_litellm()\n"
+        "class OpenAIChatCompletion:\n"
+        "    async def acompletion(self):\n"
+        "        pass\n"
+        "dropped = OpenAIChatCompletion().acompletion()\n"
+        "del dropped\n"
+        "gc.collect()\n"
+        "async def other():\n"
+        "    pass\n"
+        "mine = other()\n"  # any other unawaited coroutine is still reported
+        "del mine\n"
+        "gc.collect()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert "acompletion" not in proc.stderr, proc.stderr
+    assert "coroutine 'other' was never awaited" in proc.stderr, proc.stderr

@@ -20,6 +20,7 @@ import json
 import os
 import random
 import tempfile
+import warnings
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,9 @@ SYSTEM = (
 )
 
 
+_UNAWAITED_LITELLM = r"coroutine '\w+\.acompletion' was never awaited"
+
+
 def import_litellm() -> Any:
     """Import litellm quietly and without touching the network."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -46,6 +50,10 @@ def import_litellm() -> Any:
     import litellm
 
     litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on errors
+    # litellm.acompletion builds its provider coroutine in an executor thread; a request cancelled
+    # meanwhile (Stop, a failed run ending its side requests) drops that coroutine unstarted and
+    # Python reports it as never awaited, in red, later. Nothing is lost: the request was cancelled.
+    warnings.filterwarnings("ignore", message=_UNAWAITED_LITELLM, category=RuntimeWarning)
     logging.getLogger("LiteLLM").setLevel(logging.WARNING)
     return litellm
 
