@@ -15,121 +15,22 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from . import _engine
 from ._config import SearchConfig, resolve_config
 from ._exceptions import CodeSearchError, ConfigError
-from .execute import Limits, Verdict
+from ._model import Candidate, Cluster, Disagreement, Limits, Progress, Verdict
 from .execute._isolation import detect_isolation, unsandboxed_notice, warn_if_unsandboxed
 from .generate._examples import examples_from_spec
 from .generate._extract import extract, program_key, program_size
 from .generate._llm import Budget, LLMGenerator, Prompt, Reply, first_prompt, repair_prompt
-from .rank import Cluster, Disagreement, clusters, disagreements, probe_inputs, ranked
+from .rank import clusters, disagreements, probe_inputs, ranked
 from .rank._probes import call_arguments, edge_case_prompt, from_model_reply
-from .rank._rank import rank_reason
 from .spec import Spec
 
 __all__ = ["Candidate", "Progress", "SearchRun", "search"]
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One distinct program (duplicates by normalised AST are merged into ``samples``)."""
-
-    id: int
-    code: str
-    origin: str
-    """``"llm"`` or ``"synth"``."""
-    model: str | None
-    round: int
-    parent: int | None = None
-    """For repair rounds: the candidate whose failures the prompt showed."""
-    samples: int = 1
-    """How many samples produced this program (votes)."""
-    synth_samples: int = 0
-    """How many of those came from the offline synthesizer (which votes once per behaviour)."""
-    tokens: int = 0
-    cost: float | None = 0.0
-    size: int = 0
-    """AST nodes (formatting does not count)."""
-    verdict: Verdict | None = None
-    invalid_reason: str | None = None
-    """Why nothing runnable came out of the reply (no code, syntax error, no function)."""
-    key: str = ""
-    probe_outputs: tuple[str, ...] | None = None
-    """Behaviour on each probe input (passing candidates only), comparable across candidates."""
-    probe_shown: tuple[str, ...] | None = None
-    cluster: int | None = None
-    """Behaviour cluster (1 = heaviest) in ``SearchRun.ranked()``; ``None`` outside one."""
-    cluster_size: int | None = None
-    """Votes behind the cluster (samples; the synthesizer's count once)."""
-
-    @property
-    def rank_reason(self) -> str:
-        """Why it ranks where it does."""
-        return rank_reason(self)
-
-    @property
-    def status(self) -> str:
-        """The verdict's status; ``invalid`` when no code was found; ``pending`` until verified."""
-        if self.invalid_reason is not None:
-            return "invalid"
-        return self.verdict.status if self.verdict is not None else "pending"
-
-    @property
-    def verified(self) -> bool:
-        """Judged already (a verdict, or invalid without needing one)."""
-        return self.verdict is not None or self.invalid_reason is not None
-
-    @property
-    def passed(self) -> bool:
-        """Passed every test, hidden ones included."""
-        return self.verdict is not None and self.verdict.passed
-
-    @property
-    def tests_passed(self) -> int:
-        """Tests passed (0 until verified)."""
-        return self.verdict.tests_passed if self.verdict is not None else 0
-
-    @property
-    def tests_total(self) -> int:
-        """Tests in the spec (0 until verified)."""
-        return self.verdict.tests_total if self.verdict is not None else 0
-
-    @property
-    def runtime_s(self) -> float | None:
-        """Median time per test, seconds."""
-        return self.verdict.runtime_s if self.verdict is not None else None
-
-    @property
-    def error(self) -> str | None:
-        """Why it did not pass, in one line."""
-        if self.invalid_reason is not None:
-            return self.invalid_reason
-        return self.verdict.error if self.verdict is not None else None
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A snapshot of a run, for progress displays."""
-
-    state: str
-    """``starting``, ``running``, ``done``, ``stopped`` or ``failed``."""
-    round: int
-    generated: int
-    """Samples received (before merging duplicates), synthesizer programs included."""
-    candidates: int
-    verified: int
-    passing: int
-    tokens: int
-    cost: float | None
-    """USD spent on requests (``None`` when the model's price is unknown)."""
-    requests: int
-    elapsed: float
-    explored: int = 0
-    """Expressions the offline synthesizer explored."""
 
 
 class SearchRun:
@@ -544,8 +445,7 @@ class SearchRun:
             self.spec, cand.id, cand.code, probes, Limits(self.config.timeout, self.config.memory_mb)
         )
         with self._lock:
-            cand = replace(self._candidates[cand.id], probe_outputs=tuple(result["outputs"]),
-                           probe_shown=tuple(result["shown"]))
+            cand = replace(self._candidates[cand.id], behaviours=tuple(result))
             self._candidates[cand.id] = cand
             self._version += 1
         self._emit("candidate", cand)

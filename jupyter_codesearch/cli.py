@@ -213,7 +213,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(json.dumps(base, ensure_ascii=False))
         # Last line, not a candidate: inputs on which the top behaviour clusters disagree.
         print(json.dumps({"disagreements": [
-            {"call": d.call, "outputs": [{"cluster": cid, "output": out} for cid, out in d.outputs]}
+            {"call": d.call, "outputs": [{"cluster": cid, "output": b.text} for cid, b in d.outputs]}
             for d in run.disagreements()
         ]}, ensure_ascii=False))
     else:
@@ -231,7 +231,7 @@ def _disagreement_table(run: object) -> None:
         return
     print("\nthe top behaviour clusters disagree on these inputs (add an assert to decide):")
     for d in found:
-        print(f"  {d.call}: " + "; ".join(f"cluster {cid} -> {out}" for cid, out in d.outputs))
+        print(f"  {d.call}: " + "; ".join(f"cluster {cid} -> {b.text}" for cid, b in d.outputs))
 
 
 def _progress_line(run: object) -> str:

@@ -118,7 +118,7 @@ _report = {
     "runs": len(_runs), "state": _last.progress.state,
     "tests": [i.source for i in _last.spec.items if i.kind == "test"],
     "ranked": [{"id": c.id, "code": c.code, "status": c.status, "cluster": c.cluster} for c in _ranked],
-    "disagreements": [{"call": d.call, "outputs": [list(o) for o in d.outputs],
+    "disagreements": [{"call": d.call, "outputs": [[cid, b.text] for cid, b in d.outputs],
                        "lines": {str(cid): d.assert_line(cid) for cid, _ in d.outputs}}
                       for d in _last.disagreements()],
 }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import builtins
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from jupyter_codesearch import Spec, search
+from jupyter_codesearch._model import Behaviour, Candidate, TestResult, Verdict
+from jupyter_codesearch.execute._verdict import behaviour_from_report
 from jupyter_codesearch.execute._codec import from_tree
 from jupyter_codesearch.rank import clusters, disagreements, probe_inputs, ranked
 from jupyter_codesearch.rank._probes import from_hints, from_model_reply, mutations
@@ -50,29 +52,26 @@ def test_model_inputs_are_shaped_like_the_examples_and_outputs_are_ignored() -> 
     assert from_model_reply("no json here", [(1,)]) == []
 
 
-@dataclass(frozen=True)
-class C:
-    id: int
-    passed: bool = True
-    samples: int = 1
-    size: int = 10
-    runtime_s: float | None = 0.001
-    probe_outputs: tuple[str, ...] | None = None
-    probe_shown: tuple[str, ...] | None = None
-    tests_passed: int = 2
-    tests_total: int = 2
-    verified: bool = True
-    origin: str = "llm"
-    synth_samples: int = 0
-    cluster: int | None = None
-    cluster_size: int | None = None
+def B(*outputs: str) -> tuple[Behaviour, ...]:
+    """Behaviours written as the tests read them: ``v:<value>``, ``e:<exception>``, or a status."""
+    return tuple(behaviour_from_report(o, o[2:] if o[:2] in ("v:", "e:") else o) for o in outputs)
+
+
+def C(id: int, passed: bool = True, samples: int = 1, size: int = 10, runtime_s: float | None = 0.001,
+      behaviours: tuple[Behaviour, ...] | None = None, tests_passed: int = 2, tests_total: int = 2,
+      verified: bool = True, origin: str = "llm", synth_samples: int = 0) -> Candidate:
+    """A candidate with a verdict of ``tests_passed`` of ``tests_total`` (none when not verified)."""
+    tests = tuple(TestResult(passed or i < tests_passed, f"assert t{i}", i + 1) for i in range(tests_total))
+    verdict = Verdict(id, "passed" if passed else "failed", passed, tests, runtime_s) if verified else None
+    return Candidate(id=id, code=f"def f(x):\n    return {id}\n", origin=origin, model=None, round=1,
+                     samples=samples, synth_samples=synth_samples, size=size, verdict=verdict, behaviours=behaviours)
 
 
 def test_clusters_weigh_votes_and_prefer_behaviour_that_does_not_raise() -> None:
-    right = ("v:1", "v:2")
-    memoriser = ("e:KeyError", "e:KeyError")
-    cands = [C(0, probe_outputs=memoriser, samples=2, size=5), C(1, probe_outputs=right),
-             C(2, probe_outputs=right), C(3, passed=False, tests_passed=1), C(4)]
+    right = B("v:1", "v:2")
+    memoriser = B("e:KeyError", "e:KeyError")
+    cands = [C(0, behaviours=memoriser, samples=2, size=5), C(1, behaviours=right),
+             C(2, behaviours=right), C(3, passed=False, tests_passed=1), C(4)]
     found = clusters(cands)
     # Two votes each; the behaviour that raises on every probe loses the tie.
     assert [(c.members, c.weight, c.failures) for c in found] == [((1, 2), 2, 0), ((0,), 2, 2)]
@@ -85,13 +84,13 @@ def test_clusters_weigh_votes_and_prefer_behaviour_that_does_not_raise() -> None
 def test_the_synthesizer_votes_once_per_behaviour_so_the_simplest_program_wins() -> None:
     # Four variants of one odd program (an unused constant changes) against plain `return x`:
     # enumeration artefacts are not four independent samples.
-    odd = tuple(C(i, origin="synth", synth_samples=1, size=14, probe_outputs=("v:0", "v:5")) for i in range(4))
-    plain = C(4, origin="synth", synth_samples=1, size=3, probe_outputs=("v:-1", "v:5"))
+    odd = tuple(C(i, origin="synth", synth_samples=1, size=14, behaviours=B("v:0", "v:5")) for i in range(4))
+    plain = C(4, origin="synth", synth_samples=1, size=3, behaviours=B("v:-1", "v:5"))
     found = clusters([*odd, plain])
     assert [(c.members, c.weight) for c in found] == [((4,), 1), ((0, 1, 2, 3), 1)]
     assert ranked([*odd, plain], found)[0].id == 4
     # A model's samples still count one each, and the synthesizer adds one vote where it agrees.
-    sampled = [C(5, probe_outputs=("v:0", "v:5"), samples=2)]
+    sampled = [C(5, behaviours=B("v:0", "v:5"), samples=2)]
     found = clusters([*odd, plain, *sampled])
     assert [(c.members, c.weight) for c in found] == [((0, 1, 2, 3, 5), 3), ((4,), 1)]
     # A synthesized program a model also proposed twice has the model's votes too, whichever
@@ -111,11 +110,11 @@ def test_runtimes_of_a_few_milliseconds_do_not_decide_the_ranking() -> None:
 
 
 def test_disagreements_list_probes_where_top_clusters_differ() -> None:
-    a = C(0, probe_outputs=("v:1", "v:5"), probe_shown=("1", "5"), samples=3)
-    b = C(1, probe_outputs=("v:1", "e:ValueError"), probe_shown=("1", "raises ValueError"))
+    a = C(0, behaviours=B("v:1", "v:5"), samples=3)
+    b = C(1, behaviours=(B("v:1")[0], Behaviour("raised", "ValueError", "raises ValueError")))
     found = clusters([a, b])
     [d] = disagreements(found, [(0,), (9,)], "f")
-    assert d.call == "f(9)" and d.outputs == ((1, "5"), (2, "raises ValueError"))
+    assert d.call == "f(9)" and tuple((cid, o.text) for cid, o in d.outputs) == ((1, "5"), (2, "raises ValueError"))
     assert d.assert_line(1) == "assert f(9) == 5" and d.assert_line(2) is None
 
 
@@ -137,8 +136,10 @@ def test_probing_runs_candidates_only_in_the_sandbox_and_respects_timeouts() -> 
     assert not hasattr(builtins, "__cs_ran_here__")
     by_code = {c.code: c for c in run.ranked()}
     hanging = by_code[sneaky]
-    assert hanging.passed and hanging.probe_outputs is not None and "timeout" in hanging.probe_outputs
+    assert hanging.passed and hanging.behaviours is not None
+    assert "timeout" in [b.kind for b in hanging.behaviours]
     assert by_code[good].cluster == 1 and by_code[good].cluster_size == 2
-    assert by_code[memo].probe_outputs is not None and by_code[memo].probe_outputs[0] == "e:KeyError"
+    assert by_code[memo].behaviours is not None
+    assert by_code[memo].behaviours[0] == Behaviour("raised", "KeyError")
     assert run.ranked()[0].code == good
     assert elapsed < 30

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from jupyter_codesearch import Candidate, SearchConfig, Spec, Verdict, search
-from jupyter_codesearch.rank import Disagreement, clusters, disagreements, ranked
+from jupyter_codesearch._model import Behaviour, Disagreement
+from jupyter_codesearch.rank import clusters, disagreements, ranked
 from jupyter_codesearch.ui import _magic, _render
 from jupyter_codesearch.ui._widget import DISAGREEMENT_CLUSTERS, DISAGREEMENT_ROWS, SearchView
 from tests.test_magic import FakeBridge, FakeRun, wait_for
@@ -45,10 +46,11 @@ class ClusteredRun(FakeRun):
 
 def probed(i: int, shown: list[str], samples: int = 1) -> Candidate:
     """A passing candidate that answers the probes with ``shown`` (a ``raises ...`` is an exception)."""
-    outputs = tuple(("e:" + s) if s.startswith("raises ") else "v:" + s for s in shown)
+    behaviours = tuple(Behaviour("raised", s, s) if s.startswith("raises ") else Behaviour("value", s, s)
+                       for s in shown)
     return Candidate(id=i, code=f"def initials(full_name):\n    return {i!r}\n", origin="synth", model=None,
                      round=1, samples=samples, size=10 + i, verdict=Verdict(i, "passed", True, runtime_s=1e-5),
-                     probe_outputs=outputs, probe_shown=tuple(shown))
+                     behaviours=behaviours)
 
 
 def three_clusters() -> ClusteredRun:

@@ -8,16 +8,18 @@ from collections.abc import Callable, Iterable
 
 from .._engine import shared_pool, synchronous
 from .._exceptions import ConfigError, InputError
+from .._model import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, MIN_MEMORY_MB, STATUSES, Limits, Status, TestResult, Verdict
 from ..spec import Spec
 from ._isolation import Isolation, SandboxWarning, detect_isolation, warn_if_unsandboxed
-from ._pool import KernelPool, Limits
-from ._verdict import STATUSES, Status, TestResult, Verdict
+from ._pool import KernelPool
+from ._verifier import LocalVerifier
 
 __all__ = [
     "STATUSES",
     "Isolation",
     "KernelPool",
     "Limits",
+    "LocalVerifier",
     "SandboxWarning",
     "Status",
     "TestResult",
@@ -25,10 +27,6 @@ __all__ = [
     "averify",
     "verify",
 ]
-
-
-MIN_MEMORY_MB = 16
-"""Less leaves a candidate no room to run at all."""
 
 
 def _check(timeout: float, memory_mb: int, workers: int | None) -> tuple[Limits, int]:
@@ -50,8 +48,8 @@ async def averify(
     spec: Spec | str,
     candidates: Iterable[str],
     *,
-    timeout: float = 2.0,
-    memory_mb: int = 512,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    memory_mb: int = DEFAULT_MEMORY_MB,
     workers: int | None = None,
     sandbox: str = "auto",
     on_verdict: Callable[[Verdict], None] | None = None,

@@ -30,26 +30,14 @@ from ..spec import Spec
 from ._evaluator import MIME
 from ._isolation import Isolation
 from ._ship import REMOTE_PACKAGE, bootstrap
-from ._verdict import Status, Verdict
+from .._model import Behaviour, Limits, Status, Verdict
+from ._verdict import behaviour_from_report, verdict_from_report
 
-__all__ = ["KernelPool", "Limits"]
+__all__ = ["KernelPool"]
 
 _BATCH = 256
 _UIDS = itertools.count()
 _START_TIMEOUT = 120.0
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-candidate resource limits."""
-
-    timeout: float = 2.0
-    """Wall-clock seconds for the whole candidate (definition and every test)."""
-    memory_mb: int = 512
-    """Address space a candidate may add to the zygote's."""
-
-    def to_payload(self) -> dict[str, Any]:
-        return {"timeout": self.timeout, "memory_mb": self.memory_mb}
 
 
 @dataclass
@@ -313,11 +301,10 @@ class KernelPool:
 
     def submit_probes(
         self, spec: Spec, index: int, source: str, probes: tuple[Any, ...], limits: Limits
-    ) -> asyncio.Future[dict[str, list[str]]]:
+    ) -> asyncio.Future[tuple[Behaviour, ...]]:
         """Queue a run of one candidate on probe inputs (argument-list trees, plain data).
 
-        The future resolves to ``{"outputs": [...], "shown": [...]}``: one comparable behaviour
-        string and one readable text per probe. Pass the same ``probes`` object for every
+        The future resolves to one :class:`Behaviour` per probe. Pass the same ``probes`` object for every
         candidate of a run so their jobs can share batches.
         """
         if not self._started:
@@ -375,9 +362,11 @@ class KernelPool:
             job = pending.pop(int(report["index"]), None)
             if job is not None and not job.future.done():
                 if probes is None:
-                    job.future.set_result(replace(Verdict.from_report(report, tests), index=job.index))
+                    job.future.set_result(replace(verdict_from_report(report, tests), index=job.index))
                 else:
-                    job.future.set_result({"outputs": report["outputs"], "shown": report["shown"]})
+                    job.future.set_result(tuple(
+                        behaviour_from_report(o, s) for o, s in zip(report["outputs"], report["shown"], strict=True)
+                    ))
 
         try:
             if spec.key not in kernel.loaded:
@@ -386,7 +375,7 @@ class KernelPool:
             payload = json.dumps({
                 "key": spec.key,
                 "candidates": [[j.uid, j.source] for j in batch],
-                "limits": limits.to_payload(),
+                "limits": {"timeout": limits.timeout, "memory_mb": limits.memory_mb},
                 **({"probes": list(probes)} if probes is not None else {}),
             })
             method = "run_batch" if probes is None else "run_probes"
@@ -408,7 +397,7 @@ class KernelPool:
                         lost = Verdict.lost(job.index, status, f"the verification kernel was lost ({e})")
                         job.future.set_result(lost)
                     else:
-                        job.future.set_result({"outputs": [status] * len(probes), "shown": [status] * len(probes)})
+                        job.future.set_result((Behaviour("timeout" if status == "timeout" else "crashed"),) * len(probes))
             try:
                 await kernel.restart()
             except Exception as err:  # cannot restart: fail what is left rather than hang

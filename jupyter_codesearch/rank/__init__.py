@@ -1,9 +1,9 @@
-"""Rank: order candidates so the best one is first, with every key visible."""
+"""Rank: order candidates so the best one is first, with every key visible and explained."""
 
 from __future__ import annotations
 
-from ._cluster import Cluster, Disagreement, clusters, disagreements
+from ._cluster import clusters, disagreements
+from ._policy import rank_key, rank_reason, ranked, runtime_class
 from ._probes import probe_inputs
-from ._rank import rank_key, ranked
 
-__all__ = ["Cluster", "Disagreement", "clusters", "disagreements", "probe_inputs", "rank_key", "ranked"]
+__all__ = ["clusters", "disagreements", "probe_inputs", "rank_key", "rank_reason", "ranked", "runtime_class"]

@@ -330,7 +330,7 @@ def disagreements_text(found: Sequence[Any]) -> str:
         return ""
     lines = ["the top behaviour clusters disagree on these inputs (add an assert to decide):"]
     for d in found:
-        lines.append(f"  {d.call}: " + "; ".join(f"cluster {cid} -> {shown}" for cid, shown in d.outputs))
+        lines.append(f"  {d.call}: " + "; ".join(f"cluster {cid} -> {b.text}" for cid, b in d.outputs))
     return "\n".join(lines)
 
 

@@ -641,7 +641,7 @@ class SearchView:
 
     def _fill_disagreements(self) -> None:
         found = self._disagreements
-        key = (tuple((d.call, d.outputs) for d in found), tuple(sorted(self._votes.items())),
+        key = (tuple((d.call, tuple((cid, b.text) for cid, b in d.outputs)) for d in found), tuple(sorted(self._votes.items())),
                tuple(sorted(self._added.items())), tuple(sorted(self._adding)), self.run.done,
                self.disagreements_status.value)
         if key == self._shown_disagreements:  # most redraws change nothing here: send nothing
@@ -659,7 +659,8 @@ class SearchView:
                     _show(out, False)
                     _show(add, False)
                     continue
-                cluster, shown = d.outputs[j]
+                cluster, behaviour = d.outputs[j]
+                shown = behaviour.text
                 out.value = R.disagreement_output_html(cluster, shown, self._votes.get(cluster))
                 _show(out, True)
                 line = d.assert_line(cluster)

@@ -1,0 +1,120 @@
+"""The two seams of a search: where candidates come from, and who judges them.
+
+A :class:`~jupyter_codesearch.search.SearchRun` talks to one :class:`CandidateSource` (the
+litellm generator, the offline synthesizer, or both merged) and one :class:`Verifier` (the local
+kernel pool; a Dask cluster is the second). Tests drive the run in-process through small fakes
+of these, as httpx tests a client through ``MockTransport``; the real parts have their own
+integration tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ._model import Behaviour, Candidate, Limits, Verdict
+from .spec import Spec
+
+__all__ = ["CandidateSource", "ProbeSet", "RoundRequest", "Sample", "SourceCounters", "Verifier"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One program text a source produced (a model's reply, or a synthesized program)."""
+
+    text: str
+    """The reply or program as produced; extraction of the code happens in the run."""
+    origin: str
+    """``"llm"`` or ``"synth"``."""
+    model: str | None = None
+    round: int = 1
+    parent: int | None = None
+    tokens: int = 0
+    cost: float | None = 0.0
+    """USD, ``None`` when the price is unknown; 0 for a cached reply."""
+    code: bool = False
+    """``text`` is already a program (the synthesizer's), not a reply to extract code from."""
+
+
+@dataclass(frozen=True)
+class RoundRequest:
+    """What one round asks of a source: ``n`` samples, from scratch or repairing some candidates."""
+
+    round: int
+    n: int
+    repairs: tuple[tuple[Candidate, tuple[str, ...]], ...] = ()
+    """Failing candidates to show, each with its failures on visible tests (never hidden ones)."""
+
+
+@dataclass(frozen=True)
+class SourceCounters:
+    """What a source has spent and done so far (for progress displays)."""
+
+    requests: int = 0
+    tokens: int = 0
+    cost: float = 0.0
+    cost_unknown: bool = False
+    explored: int = 0
+    """Expressions the offline synthesizer explored."""
+
+
+@runtime_checkable
+class CandidateSource(Protocol):
+    """Produces program texts for a spec, round by round."""
+
+    def samples(self, request: RoundRequest) -> AsyncIterator[Sample]:
+        """Samples as they arrive. Raises a :class:`CodeSearchError` when the source cannot work
+        at all (a model that refuses us, a synthesizer that cannot use the tests)."""
+        ...
+
+    async def ask(self, prompt: str) -> str | None:
+        """One side request in words (edge-case inputs, test cases); ``None`` when this source
+        has no model to ask."""
+        ...
+
+    def counters(self) -> SourceCounters:
+        """Requests, tokens, cost, work done so far."""
+        ...
+
+    def notices(self) -> list[str]:
+        """What the user should know once the source is done (budget stop, failed requests)."""
+        ...
+
+    def more_rounds(self) -> bool:
+        """Whether a later round could bring something new (a model: yes; a synthesizer: no)."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class ProbeSet:
+    """The probe inputs of one run (argument lists, as codec trees). One object per run: jobs
+    that share it can share batches."""
+
+    trees: tuple[Any, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.trees)
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """Judges candidates against a spec's tests, in sandboxes that never see the tests."""
+
+    async def start(self) -> None:
+        """Get ready (start kernels, connect to a cluster); raises a :class:`SandboxError`."""
+        ...
+
+    async def verify(self, spec: Spec, index: int, source: str, limits: Limits) -> Verdict:
+        """The verdict of one candidate (``index`` is the caller's number for it)."""
+        ...
+
+    async def probe(
+        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits
+    ) -> Sequence[Behaviour]:
+        """One :class:`Behaviour` per probe input."""
+        ...
+
+    def notices(self) -> list[str]:
+        """What the user should know about where verification runs (no sandbox, ...)."""
+        ...

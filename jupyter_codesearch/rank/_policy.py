@@ -1,0 +1,102 @@
+"""The ranking policy: the one place that says what comes first, and why.
+
+Every rule is written once, as a *clause*: a sort value and the words that explain it. A
+candidate's sort key is its clauses' values; its ``rank_reason`` is their words. So the order
+and its explanation cannot drift apart.
+
+- Candidates that pass every test come first; among them, those in a behaviour cluster (see
+  ``_cluster``) by the cluster's rank, then runtime (at the coarse resolution of
+  :func:`runtime_class`), then size; passing ones not probed yet follow.
+- Then the rest: verified before pending, most tests passed first, then runtime, then size.
+
+Clusters are ordered here too (:func:`cluster_key`): most votes, then the fewest failures on
+probes (code that raises on most new inputs is suspect), the fastest, the smallest member, the
+most distinct programs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from .._model import Behaviour, Candidate, Cluster
+
+__all__ = ["INSTANT_S", "cluster_key", "rank_key", "rank_reason", "ranked", "runtime_class", "votes"]
+
+INSTANT_S = 5e-3
+"""Up to this per test, runtimes all count as instant. Below it the differences are noise: the
+first calls in a freshly forked candidate pay copy-on-write faults, a busy machine adds
+milliseconds, and ranking by them would let noise pick the winner over the simpler program."""
+
+
+def runtime_class(seconds: float | None) -> float:
+    """A measured runtime at the resolution ranking uses: 0 up to 5 ms per test, then powers of two
+    (a candidate must be about twice as fast to rank ahead on speed)."""
+    if seconds is None:
+        return math.inf
+    if seconds <= INSTANT_S:
+        return 0.0
+    return float(2 ** math.floor(math.log2(seconds / INSTANT_S)))
+
+
+def votes(members: Iterable[Candidate]) -> int:
+    """The votes behind a group of programs: every model sample counts; the offline synthesizer
+    counts once for the whole group, however many of its programs are in it (it enumerates
+    variants, which are not independent samples), also when they merged with a model's copy."""
+    members = list(members)
+    synth = sum(m.synth_samples for m in members)
+    return sum(m.votes for m in members) + (1 if synth else 0)
+
+
+def cluster_key(behaviours: Sequence[Behaviour], members: Sequence[Candidate]) -> tuple[Any, ...]:
+    """Sort key of a behaviour cluster (smaller is better)."""
+    failures = sum(b.failed for b in behaviours)
+    fastest = min(runtime_class(m.runtime_s) for m in members)
+    return (-votes(members), failures, fastest, min(m.size for m in members), -len(members),
+            min(m.id for m in members))
+
+
+_Clause = tuple[Any, "str | None"]
+
+
+def _clauses(c: Candidate, cluster: Cluster | None) -> list[_Clause]:
+    """The candidate's standing, rule by rule: ``(sort value, words or None)``."""
+    runtime = runtime_class(c.runtime_s)
+    timed = None if c.runtime_s is None else f"{c.runtime_s * 1000:.3g} ms per test"
+    if c.passed and cluster is not None:
+        plural = "vote" if cluster.weight == 1 else "votes"
+        return [(0, "passes every test"), (cluster.id, f"behaviour cluster {cluster.id} ({cluster.weight} {plural})"),
+                (runtime, timed), (c.size, f"size {c.size}"), (c.id, None)]
+    if c.passed:
+        probed = "not probed yet" if c.behaviours is None else None
+        return [(1, "passes every test"), (False, probed), (0, None), (runtime, timed),
+                (c.size, f"size {c.size}"), (c.id, None)]
+    if not c.verified:
+        return [(2, None), (True, "not verified yet"), (0, None), (runtime, None), (c.size, None), (c.id, None)]
+    return [(2, None), (False, f"passes {c.tests_passed} of {c.tests_total} tests"), (-c.tests_passed, None),
+            (runtime, None), (c.size, None), (c.id, None)]
+
+
+def rank_key(c: Candidate, cluster: Cluster | None = None) -> tuple[Any, ...]:
+    """Sort key: smaller is better."""
+    return tuple(value for value, _ in _clauses(c, cluster))
+
+
+def rank_reason(c: Candidate, cluster: Cluster | None = None) -> str:
+    """Why a candidate ranks where it does, in a few words."""
+    return "; ".join(words for _, words in _clauses(c, cluster) if words)
+
+
+def ranked(candidates: Iterable[Candidate], found: Sequence[Cluster] = ()) -> list[Candidate]:
+    """Candidates best first, each with ``cluster``, ``cluster_size`` and ``rank_reason`` set."""
+    of = {m: cl for cl in found for m in cl.members}
+    out = []
+    for c in candidates:
+        cl = of.get(c.id) if c.passed else None
+        out.append((rank_key(c, cl), replace(
+            c, cluster=cl.id if cl else None, cluster_size=cl.weight if cl else None, rank_reason=rank_reason(c, cl),
+        )))
+    out.sort(key=lambda pair: pair[0])
+    return [c for _, c in out]
