@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from jupyter_codesearch import Spec, search
 from jupyter_codesearch._model import Behaviour, Candidate, TestResult, Verdict
-from jupyter_codesearch.execute._verdict import behaviour_from_report
 from jupyter_codesearch.execute._codec import from_tree
+from jupyter_codesearch.execute._verdict import behaviour_from_report
 from jupyter_codesearch.rank import clusters, disagreements, probe_inputs, ranked
 from jupyter_codesearch.rank._probes import from_hints, from_model_reply, mutations
 from tests.support.fake_llm import FakeLLM, ScriptedResponder

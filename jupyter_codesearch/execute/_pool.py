@@ -26,11 +26,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._exceptions import SandboxError
+from .._model import Behaviour, Limits, Status, Verdict
 from ..spec import Spec
 from ._evaluator import MIME
 from ._isolation import Isolation
 from ._ship import REMOTE_PACKAGE, bootstrap
-from .._model import Behaviour, Limits, Status, Verdict
 from ._verdict import behaviour_from_report, verdict_from_report
 
 __all__ = ["KernelPool"]
@@ -397,7 +397,8 @@ class KernelPool:
                         lost = Verdict.lost(job.index, status, f"the verification kernel was lost ({e})")
                         job.future.set_result(lost)
                     else:
-                        job.future.set_result((Behaviour("timeout" if status == "timeout" else "crashed"),) * len(probes))
+                        lost_behaviour = Behaviour("timeout" if status == "timeout" else "crashed")
+                        job.future.set_result((lost_behaviour,) * len(probes))
             try:
                 await kernel.restart()
             except Exception as err:  # cannot restart: fail what is left rather than hang

@@ -641,7 +641,8 @@ class SearchView:
 
     def _fill_disagreements(self) -> None:
         found = self._disagreements
-        key = (tuple((d.call, tuple((cid, b.text) for cid, b in d.outputs)) for d in found), tuple(sorted(self._votes.items())),
+        answers = tuple((d.call, tuple((cid, b.text) for cid, b in d.outputs)) for d in found)
+        key = (answers, tuple(sorted(self._votes.items())),
                tuple(sorted(self._added.items())), tuple(sorted(self._adding)), self.run.done,
                self.disagreements_status.value)
         if key == self._shown_disagreements:  # most redraws change nothing here: send nothing
