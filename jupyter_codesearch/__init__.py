@@ -20,8 +20,9 @@ from ._exceptions import (
     SpecWarning,
 )
 from ._labextension import _jupyter_labextension_paths as _jupyter_labextension_paths
-from ._run import Candidate, Progress, SearchRun, search
+from ._model import Candidate, Progress
 from .execute import TestResult, Verdict, verify
+from .search import SearchRun, search
 from .spec import Spec
 
 __version__ = "0.1.0"

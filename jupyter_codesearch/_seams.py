@@ -63,6 +63,11 @@ class SourceCounters:
 class CandidateSource(Protocol):
     """Produces program texts for a spec, round by round."""
 
+    def check(self) -> None:
+        """Raise a :class:`CodeSearchError` now if this source cannot work at all (no model key,
+        tests the synthesizer cannot learn from), before any kernel is started for nothing."""
+        ...
+
     def samples(self, request: RoundRequest) -> AsyncIterator[Sample]:
         """Samples as they arrive. Raises a :class:`CodeSearchError` when the source cannot work
         at all (a model that refuses us, a synthesizer that cannot use the tests)."""

@@ -165,8 +165,8 @@ _CLEAR_LINE = "\r\033[K"
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from ._config import resolve_config
-    from ._run import SearchRun, search
     from .execute import SandboxWarning
+    from .search import SearchRun, search
     from .spec import Spec
 
     spec = Spec.parse(read_spec(args.spec))
@@ -223,7 +223,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _disagreement_table(run: object) -> None:
-    from ._run import SearchRun
+    from .search import SearchRun
 
     assert isinstance(run, SearchRun)
     found = run.disagreements()
@@ -235,7 +235,7 @@ def _disagreement_table(run: object) -> None:
 
 
 def _progress_line(run: object) -> str:
-    from ._run import SearchRun
+    from .search import SearchRun
 
     assert isinstance(run, SearchRun)
     p = run.progress
@@ -250,7 +250,7 @@ def _progress_line(run: object) -> str:
 
 
 def _run_table(ranked: Sequence[object]) -> None:
-    from ._run import Candidate
+    from ._model import Candidate
 
     print(f"{'rank':>4} {'#':>4}  {'status':<14} {'tests':>6} {'cluster':>9} {'runtime':>10} {'size':>5} "
           f"{'round':>5} {'samples':>7}  model")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_codesearch import ModelError
-from jupyter_codesearch._run import search
+from jupyter_codesearch.search import search
 from tests.support.fake_llm import FakeLLM, MbppResponder, ScriptedResponder
 
 MODEL = "openai/gpt-4o-mini"  # a model litellm knows the price of; served by the fake
@@ -244,7 +244,7 @@ def test_a_failed_run_ends_its_edge_case_request_too(tmp_path: Path) -> None:
         fake.fail_next(100, "404_model")
         result = run(fake, ADD, tmp_path, n=3, cache=False, cluster=True)
         assert isinstance(result.error, ModelError)
-        probes = result._probes_ready
+        probes = result._prober.ready
         assert probes is not None and probes.done()  # not still waiting on the 30 s reply
 
 
@@ -271,7 +271,7 @@ def test_a_second_stop_while_the_run_is_ending_still_lets_it_end(monkeypatch: py
     import asyncio
     import time
 
-    from jupyter_codesearch._run import SearchRun
+    from jupyter_codesearch.search import SearchRun
 
     ending = SearchRun._end_side_tasks
 

@@ -8,20 +8,29 @@ from .. import _engine
 from .._model import Behaviour, Limits, Verdict
 from .._seams import ProbeSet
 from ..spec import Spec
-from ._isolation import Isolation, unsandboxed_notice
+from ._isolation import Isolation, detect_isolation, unsandboxed_notice
 from ._pool import KernelPool
 
 __all__ = ["LocalVerifier"]
 
 
 class LocalVerifier:
-    """Verifies on the process-wide kernel pool for ``isolation`` and ``workers`` (started on
-    first use, shared with every other run and ``verify()`` call of this process)."""
+    """Verifies on the process-wide kernel pool for ``sandbox`` (``auto``, ``bwrap``, ``none``)
+    and ``workers`` (started on first use, shared with every other run and ``verify()`` call of
+    this process). The sandbox is looked for on first use too: one that is required and
+    missing is that run's error."""
 
-    def __init__(self, isolation: Isolation, workers: int) -> None:
-        self.isolation = isolation
+    def __init__(self, sandbox: str, workers: int) -> None:
+        self.sandbox = sandbox
         self.workers = workers
+        self._isolation: Isolation | None = None
         self._pool: KernelPool | None = None
+
+    @property
+    def isolation(self) -> Isolation:
+        if self._isolation is None:
+            self._isolation = detect_isolation(self.sandbox)
+        return self._isolation
 
     async def start(self) -> None:
         if self._pool is None:

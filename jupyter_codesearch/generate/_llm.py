@@ -116,14 +116,14 @@ class Budget:
     tokens: int = 0
     requests: int = 0
     cost_unknown: bool = False
-    stopped: str | None = None
 
-    def exhausted(self) -> bool:
+    def exhausted(self) -> str | None:
+        """Why no more requests may be made (``None`` while there is budget left)."""
         if self.max_cost is not None and self.cost >= self.max_cost:
-            self.stopped = f"budget reached: ${self.cost:.4f} of ${self.max_cost:g} spent"
-        elif self.max_tokens is not None and self.tokens >= self.max_tokens:
-            self.stopped = f"budget reached: {self.tokens} of {self.max_tokens} tokens spent"
-        return self.stopped is not None
+            return f"budget reached: ${self.cost:.4f} of ${self.max_cost:g} spent"
+        if self.max_tokens is not None and self.tokens >= self.max_tokens:
+            return f"budget reached: {self.tokens} of {self.max_tokens} tokens spent"
+        return None
 
     def spend(self, tokens: int, cost: float | None) -> None:
         self.requests += 1
@@ -224,12 +224,17 @@ class LLMGenerator:
         sem = asyncio.Semaphore(self.config.concurrency)
         queue: asyncio.Queue[Reply | BaseException | None] = asyncio.Queue()
         fatal: list[ModelError] = []  # per stream: a failed side request must not end generation
+        stopped: list[str] = []
         jobs = [(p, i) for p in prompts for i in range(p.samples)]
         temps = self.config.temperatures
 
         async def one(prompt: Prompt, index: int) -> None:
             async with sem:
-                if self.budget.exhausted() or fatal:
+                if fatal:
+                    return
+                spent = self.budget.exhausted()
+                if spent is not None:
+                    stopped.append(spent)
                     return
                 temperature = temps[index % len(temps)]
                 try:
@@ -265,8 +270,8 @@ class LLMGenerator:
         last = self.last_error
         if not got and self.failed > failed_before and last is not None:  # nothing ever came back
             raise ModelError(self._explain(last))
-        if self.budget.stopped:
-            self.notices.append(self.budget.stopped + f"; stopped after {self.budget.requests} requests")
+        if stopped:
+            self.notices.append(stopped[0] + f"; stopped after {self.budget.requests} requests")
 
     async def _request(self, prompt: Prompt, index: int, temperature: float) -> Reply | None:
         seed = self.config.seed * 100_003 + index

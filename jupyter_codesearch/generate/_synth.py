@@ -38,9 +38,9 @@ from typing import Any
 from jupyter_codesearch._exceptions import CodeSearchError
 from jupyter_codesearch.generate._synth_enum import (
     NOT_CONST,
-    Budget,
     Caps,
     Context,
+    Effort,
     Guide,
     Leaf,
     Node,
@@ -349,7 +349,7 @@ def _names(params: Sequence[str]) -> Names:
     return Names(elem, char)
 
 
-def _build(prob: _Problem, budget: Budget, opts: SynthOptions) -> tuple[Search, list[Node], Names]:
+def _build(prob: _Problem, budget: Effort, opts: SynthOptions) -> tuple[Search, list[Node], Names]:
     """The main search with its leaves registered; also returns leaves that already fit."""
     n = len(prob.target)
     str_consts = _string_constants(prob, opts)
@@ -561,7 +561,7 @@ def _run(
         if on_progress is not None:
             on_progress(SynthProgress(explored, size, len(emitted)))
 
-    budget = Budget(time_limit, should_stop, progress)
+    budget = Effort(time_limit, should_stop, progress)
     if max_programs <= 0:
         return
     try:
@@ -573,7 +573,7 @@ def _run(
 
 def _search(
     prob: _Problem,
-    budget: Budget,
+    budget: Effort,
     opts: SynthOptions,
     max_programs: int,
     emitted: dict[str, None],

@@ -40,9 +40,9 @@ from jupyter_codesearch.generate._synth_ops import (
 
 __all__ = [
     "NOT_CONST",
-    "Budget",
     "Caps",
     "Context",
+    "Effort",
     "Guide",
     "Leaf",
     "Node",
@@ -63,7 +63,7 @@ class Stop(Exception):
     """Raised from deep inside the loops when time is up or the caller asked to stop."""
 
 
-class Budget:
+class Effort:
     """Shared clock, stop flag and progress reporting; polled every few thousand candidates."""
 
     def __init__(
@@ -346,7 +346,7 @@ class Search:
         self,
         n: int,
         ops: Sequence[Op],
-        budget: Budget,
+        budget: Effort,
         caps: Caps,
         *,
         target: Vec | None = None,

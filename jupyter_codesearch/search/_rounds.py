@@ -1,0 +1,79 @@
+"""Rounds: what each round asks the source for, and the loop that runs them.
+
+Round 1 asks for fresh samples. A later round shows the model up to three failing candidates,
+best first, with what went wrong on the *visible* tests (a hidden test's values never reach a
+prompt), and shares the round's samples out among them; with nothing to show, it asks for fresh
+samples again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from .._config import SearchConfig
+from .._model import Candidate
+from .._seams import CandidateSource, RoundRequest, Sample
+
+__all__ = ["REPAIRS_SHOWN", "next_request", "run_rounds", "visible_failures"]
+
+REPAIRS_SHOWN = 3
+"""Failing candidates a repair round shows (more would make long prompts of similar code)."""
+_FAILURES_SHOWN = 5
+
+
+def visible_failures(c: Candidate) -> tuple[str, ...]:
+    """What went wrong on tests a model may see (never a hidden test's values)."""
+    out: list[str] = []
+    assert c.verdict is not None
+    for t in c.verdict.tests:
+        if t.passed or t.hidden:
+            continue
+        if t.got is not None and t.expected is not None:
+            out.append(f"`{t.source}`: got {t.got}, expected {t.expected}")
+        elif t.error:
+            out.append(f"`{t.source}`: {t.error}")
+        else:
+            last = t.calls[-1] if t.calls else None
+            extra = f" ({last['call']} returned {last.get('got', '?')})" if last else ""
+            out.append(f"`{t.source}` failed{extra}")
+        if len(out) == _FAILURES_SHOWN:
+            break
+    return tuple(out)
+
+
+def next_request(round_: int, n: int, ranked: Sequence[Candidate]) -> RoundRequest:
+    """The request of round ``round_``, given the candidates so far, best first."""
+    if round_ == 1:
+        return RoundRequest(1, n)
+    shown: list[tuple[Candidate, tuple[str, ...]]] = []
+    for c in ranked:
+        if c.verdict is None or c.passed or c.invalid_reason is not None:
+            continue
+        failures = visible_failures(c)
+        if failures:
+            shown.append((c, failures))
+        if len(shown) == REPAIRS_SHOWN:
+            break
+    return RoundRequest(round_, n, tuple(shown))
+
+
+async def run_rounds(
+    config: SearchConfig,
+    source: CandidateSource,
+    *,
+    on_round: Callable[[int], None],
+    take: Callable[[Sample], Awaitable[None]],
+    settle: Callable[[], Awaitable[None]],
+    ranked: Callable[[], list[Candidate]],
+) -> None:
+    """Run the configured rounds: ``take`` each sample, ``settle`` (everything verified) after
+    each round, and stop early when another round would bring nothing new or, with
+    ``until_pass``, once a candidate passes."""
+    for round_ in range(1, config.rounds + 1):
+        on_round(round_)
+        request = next_request(round_, config.n, ranked() if round_ > 1 else [])
+        async for sample in source.samples(request):
+            await take(sample)
+        await settle()
+        if not source.more_rounds() or (config.until_pass and any(c.passed for c in ranked())):
+            return

@@ -1,0 +1,347 @@
+"""A search run: its state, its events, stopping and finishing.
+
+All work happens on the engine loop (``_engine``), so a run can be driven from any thread — the
+notebook widget reads it from a worker thread, the CLI waits on it. State is only changed on the
+engine loop; readers get copies. The run talks to the world through two seams (``_seams``): a
+:class:`CandidateSource` for programs and a :class:`Verifier` for verdicts; what a round asks
+for is ``_rounds``', what probing does is ``_probing``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from .. import _engine
+from .._config import SearchConfig
+from .._exceptions import CodeSearchError
+from .._model import Candidate, Cluster, Disagreement, Limits, Progress, Verdict
+from .._seams import CandidateSource, Sample, Verifier
+from ..rank import clusters, disagreements, ranked
+from ..spec import Spec
+from ._candidates import CandidateTable
+from ._frame import frame
+from ._probing import Prober
+from ._rounds import run_rounds
+
+__all__ = ["SearchRun"]
+
+log = logging.getLogger(__name__)
+
+_SIDE_TASKS_BOUND_S = 5.0
+"""How long a failed or stopped run waits for its side tasks to end (a hard bound)."""
+
+
+class SearchRun:
+    """A running or finished search. Made by :func:`search`; safe to read from any thread."""
+
+    def __init__(self, spec: Spec, config: SearchConfig, *, source: CandidateSource, verifier: Verifier) -> None:
+        self.spec = spec
+        self.config = config
+        self.source = source
+        self.verifier = verifier
+        self.limits = Limits(config.timeout, config.memory_mb)
+        self._lock = threading.Lock()
+        self._table = CandidateTable(spec.name)
+        self._notices: list[str] = []
+        self._listeners: list[Callable[[str, Any], None]] = []
+        self._state = "starting"
+        self._round = 0
+        self._started = time.monotonic()
+        self._ended: float | None = None
+        self._done = threading.Event()
+        self._stop_reason: str | None = None
+        self._ending = False  # past the point where a stop could interrupt the run
+        self._task: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._held: list[Candidate] = []
+        self._cluster_cache: tuple[int, list[Cluster]] | None = None
+        self._prober = Prober(spec, source, verifier, self.limits)
+        self._start_error: CodeSearchError | None = None
+        self.error: CodeSearchError | None = None
+        """Why the run failed (``state == "failed"``), as one readable message."""
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        """Every candidate so far, in arrival order."""
+        return self._table.snapshot()[1]
+
+    def ranked(self) -> list[Candidate]:
+        """Candidates best first (see ``rank._policy``); ``cluster`` and ``rank_reason`` filled in."""
+        candidates, found = self._clustered()
+        return ranked(candidates, found)
+
+    def clusters(self) -> list[Cluster]:
+        """Behaviour clusters of the passing candidates probed so far, best first."""
+        return self._clustered()[1]
+
+    def _clustered(self) -> tuple[list[Candidate], list[Cluster]]:
+        # One clustering per state of the run: a display that asks for the ranking and then the
+        # disagreements gets both from the same clusters (and pays for clustering once).
+        version, candidates = self._table.snapshot()
+        cached = self._cluster_cache
+        if cached is not None and cached[0] == version:
+            return candidates, cached[1]
+        found = clusters(candidates) if self.config.cluster else []
+        self._cluster_cache = (version, found)
+        return candidates, found
+
+    @property
+    def probes(self) -> tuple[tuple[Any, ...], ...]:
+        """The probe inputs (argument tuples) candidates are clustered on."""
+        return self._prober.inputs
+
+    def disagreements(self, top: int = 3, limit: int = 10) -> list[Disagreement]:
+        """Probe inputs on which the top clusters differ: asserts the spec may be missing."""
+        return disagreements(self.clusters(), self.probes, self.spec.name, top, limit)
+
+    @property
+    def best(self) -> Candidate | None:
+        """The top-ranked candidate that passes every test, or ``None``."""
+        top = self.ranked()
+        return top[0] if top and top[0].passed else None
+
+    @property
+    def notices(self) -> list[str]:
+        """Things the user should know: budget stop, synthesizer limits, failed requests."""
+        with self._lock:
+            return list(self._notices)
+
+    @property
+    def done(self) -> bool:
+        """True once the run has ended (finished, stopped or failed)."""
+        return self._done.is_set()
+
+    @property
+    def progress(self) -> Progress:
+        """Counts so far."""
+        _, cands = self._table.snapshot()
+        spent = self.source.counters()
+        with self._lock:
+            end = self._ended if self._ended is not None else time.monotonic()
+            state, round_ = self._state, self._round
+        return Progress(
+            state=state, round=round_, generated=self._table.generated, candidates=len(cands),
+            verified=sum(c.verified for c in cands), passing=sum(c.passed for c in cands), tokens=spent.tokens,
+            cost=None if spent.cost_unknown and not spent.cost else spent.cost,
+            requests=spent.requests, elapsed=end - self._started, explored=spent.explored,
+        )
+
+    def subscribe(self, listener: Callable[[str, Any], None]) -> Callable[[], None]:
+        """Call ``listener(event, payload)`` on each event, from the engine thread.
+
+        Events: ``"candidate"`` (a Candidate, new or updated), ``"notice"`` (str),
+        ``"progress"`` (Progress), ``"done"`` (Progress). Returns a function that unsubscribes.
+        """
+        with self._lock:
+            self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def wait(self, timeout: float | None = None) -> SearchRun:
+        """Block until the run ends (or ``timeout`` seconds pass); returns the run."""
+        self._done.wait(timeout)
+        return self
+
+    def stop(self) -> None:
+        """Stop generating and verifying; what is verified so far stays."""
+        if not self.done:
+            _engine.submit(self._request_stop("stopped by the user"))
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame, one row per candidate, best first; every ranking key a column."""
+        return frame(self.ranked())
+
+    def __repr__(self) -> str:
+        p = self.progress
+        best = self.best
+        head = f"<SearchRun {self.spec.name}: {p.state}, {p.candidates} candidates, {p.passing} passing"
+        return head + (f", best #{best.id}>" if best else ">")
+
+    # -- running (engine loop only) --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the run on the engine loop (from any thread but the engine's)."""
+
+        async def main() -> None:
+            self._task = asyncio.current_task()
+            await self._main()
+
+        _engine.submit(main())
+
+    def _emit(self, event: str, payload: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event, payload)
+            except Exception:  # a broken display must not break the search
+                log.exception("a listener of the run failed")
+
+    def _notice(self, text: str) -> None:
+        with self._lock:
+            if text in self._notices:
+                return
+            self._notices.append(text)
+        self._emit("notice", text)
+
+    async def _request_stop(self, reason: str) -> None:
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        if self._task is not None and not self._task.done() and not self._ending:
+            self._task.cancel()
+
+    async def _main(self) -> None:
+        cfg = self.config
+        timer = None
+        if cfg.time_limit is not None:
+            timer = asyncio.get_running_loop().call_later(
+                cfg.time_limit,
+                lambda: asyncio.ensure_future(self._request_stop(f"time limit of {cfg.time_limit:g} s reached")),
+            )
+        try:
+            state = await self._drive()
+        finally:
+            if timer is not None:
+                timer.cancel()
+        # Ending must not be interrupted: a second stop (the time limit, the button, a re-run
+        # cell) arriving now would otherwise leave the run unfinished and its waiters waiting.
+        self._ending = True
+        if state != "done":
+            try:
+                await self._end_side_tasks()
+            except asyncio.CancelledError:
+                pass  # stopped again while ending: what is left was cancelled already
+        self._finish(state)
+
+    async def _drive(self) -> str:
+        """Everything from start to the last verdict; the state the run ends in."""
+        with self._lock:
+            self._state = "running"
+        try:
+            for note in self.verifier.notices():
+                self._notice(note)
+            if self.config.api_base and not self.config.model:
+                self._notice(f"api_base {self.config.api_base} is not used without a model: set one (--model, "
+                             "e.g. openai/my-model) to generate candidates with that server")
+            self.source.check()  # before any kernel starts: they would have nothing to do
+            starting = asyncio.ensure_future(self.verifier.start())
+            starting.add_done_callback(self._on_started)
+            if self.config.cluster:
+                self._prober.start()
+            await run_rounds(self.config, self.source, on_round=self._set_round, take=self._take,
+                             settle=self._settle, ranked=self.ranked)
+            await starting
+            return "done"
+        except asyncio.CancelledError:
+            if self._start_error is None:
+                return "stopped"
+            self.error = self._start_error
+            return "failed"
+        except CodeSearchError as e:
+            self.error = e
+            return "failed"
+        except Exception as e:  # a bug of ours: still end cleanly and say what happened
+            log.exception("search run failed")
+            self.error = CodeSearchError(f"internal error: {type(e).__name__}: {e}")
+            self.error.__cause__ = e
+            return "failed"
+
+    def _on_started(self, fut: asyncio.Future[None]) -> None:
+        """Verification that cannot start ends the run at once (not after generation)."""
+        if fut.cancelled() or fut.exception() is None:
+            return
+        error = fut.exception()
+        if isinstance(error, CodeSearchError):
+            self._start_error = error
+        else:
+            self._start_error = CodeSearchError(f"verification could not start: {type(error).__name__}: {error}")
+            self._start_error.__cause__ = error
+        if self._task is not None and not self._task.done() and not self._ending:
+            self._task.cancel()
+
+    def _set_round(self, round_: int) -> None:
+        with self._lock:
+            self._round = round_
+
+    async def _end_side_tasks(self) -> None:
+        """A failed or stopped run may still be probing, or asking the model for edge cases:
+        that ends with the run (left alone, it outlives it and fails noisily once the engine
+        stops)."""
+        ready = self._prober.ready
+        side = [*self._pending, *([ready] if ready is not None else [])]
+        for fut in side:
+            fut.cancel()
+        if side:
+            done, _ = await asyncio.wait(side, timeout=_SIDE_TASKS_BOUND_S)  # a hard bound, unlike wait_for
+            for fut in done:  # retrieved, so nothing is reported as never retrieved
+                if not fut.cancelled():
+                    fut.exception()
+
+    def _finish(self, state: str) -> None:
+        for fut in list(self._pending):
+            fut.cancel()
+        if self._stop_reason and state == "stopped":
+            self._notice(self._stop_reason)
+        for note in self.source.notices():
+            self._notice(note)
+        with self._lock:
+            self._state = state
+            self._ended = time.monotonic()
+        self._emit("done", self.progress)
+        self._done.set()
+
+    async def _settle(self) -> None:
+        """Verify what generation held back (``overlap`` off), then wait for every verdict."""
+        held, self._held = self._held, []
+        for cand in held:
+            self._verify(cand)
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self._prober.settle()
+
+    async def _take(self, sample: Sample) -> None:
+        cand, new = self._table.add(sample)
+        self._emit("candidate", cand)
+        self._emit("progress", self.progress)
+        if new and cand.invalid_reason is None:
+            if self.config.overlap:
+                self._verify(cand)
+            else:
+                self._held.append(cand)
+
+    def _track(self, coro: Any, done: Callable[[asyncio.Future[Any]], None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        task.add_done_callback(done)
+
+    def _verify(self, cand: Candidate) -> None:
+        self._track(self.verifier.verify(self.spec, cand.id, cand.code, self.limits), self._on_verdict(cand.id))
+
+    def _on_verdict(self, index: int) -> Callable[[asyncio.Future[Any]], None]:
+        def done(fut: asyncio.Future[Verdict]) -> None:
+            if fut.cancelled() or fut.exception() is not None:
+                return
+            verdict = replace(fut.result(), index=index)
+            cand = self._table.update(index, lambda c: replace(c, verdict=verdict))
+            self._emit("candidate", cand)
+            self._emit("progress", self.progress)
+            if cand.passed and self._prober.ready is not None:
+                self._track(self._prober.probe(cand), self._on_probed(index))
+
+        return done
+
+    def _on_probed(self, index: int) -> Callable[[asyncio.Future[Any]], None]:
+        def done(fut: asyncio.Future[Any]) -> None:
+            if fut.cancelled() or fut.exception() is not None or fut.result() is None:
+                return
+            behaviours = tuple(fut.result())
+            cand = self._table.update(index, lambda c: replace(c, behaviours=behaviours))
+            self._emit("candidate", cand)
+
+        return done
