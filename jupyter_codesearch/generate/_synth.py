@@ -544,10 +544,10 @@ def synthesize(
     tuned configuration.
     """
     prob = _prepare(examples, params, func_name)
-    return _run(prob, time_limit, max_programs, should_stop, on_progress, options or SynthOptions())
+    return _synthesize(prob, time_limit, max_programs, should_stop, on_progress, options or SynthOptions())
 
 
-def _run(
+def _synthesize(
     prob: _Problem,
     time_limit: float,
     max_programs: int,
