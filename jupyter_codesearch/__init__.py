@@ -22,7 +22,7 @@ from ._exceptions import (
 from ._labextension import _jupyter_labextension_paths as _jupyter_labextension_paths
 from ._model import Candidate, Progress
 from .execute import TestResult, Verdict, verify
-from .search import SearchRun, search
+from .run import SearchRun, search
 from .spec import Spec
 
 __version__ = "0.1.0"

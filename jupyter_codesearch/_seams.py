@@ -1,6 +1,6 @@
 """The two seams of a search: where candidates come from, and who judges them.
 
-A :class:`~jupyter_codesearch.search.SearchRun` talks to one :class:`CandidateSource` (the
+A :class:`~jupyter_codesearch.run.SearchRun` talks to one :class:`CandidateSource` (the
 litellm generator, the offline synthesizer, or both merged) and one :class:`Verifier` (the local
 kernel pool; a Dask cluster is the second). Tests drive the run in-process through small fakes
 of these, as httpx tests a client through ``MockTransport``; the real parts have their own

@@ -166,7 +166,7 @@ _CLEAR_LINE = "\r\033[K"
 def _cmd_run(args: argparse.Namespace) -> int:
     from ._config import resolve_config
     from .execute import SandboxWarning
-    from .search import SearchRun, search
+    from .run import SearchRun, search
     from .spec import Spec
 
     spec = Spec.parse(read_spec(args.spec))
@@ -223,7 +223,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _disagreement_table(run: object) -> None:
-    from .search import SearchRun
+    from .run import SearchRun
 
     assert isinstance(run, SearchRun)
     found = run.disagreements()
@@ -235,7 +235,7 @@ def _disagreement_table(run: object) -> None:
 
 
 def _progress_line(run: object) -> str:
-    from .search import SearchRun
+    from .run import SearchRun
 
     assert isinstance(run, SearchRun)
     p = run.progress

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_codesearch import ModelError
-from jupyter_codesearch.search import search
+from jupyter_codesearch.run import search
 from tests.support.fake_llm import FakeLLM, MbppResponder, ScriptedResponder
 
 MODEL = "openai/gpt-4o-mini"  # a model litellm knows the price of; served by the fake
@@ -271,7 +271,7 @@ def test_a_second_stop_while_the_run_is_ending_still_lets_it_end(monkeypatch: py
     import asyncio
     import time
 
-    from jupyter_codesearch.search import SearchRun
+    from jupyter_codesearch.run import SearchRun
 
     ending = SearchRun._end_side_tasks
 

@@ -17,7 +17,7 @@ from jupyter_codesearch import ConfigError, SearchConfig, Spec
 from jupyter_codesearch._model import Behaviour, Limits, TestResult, Verdict
 from jupyter_codesearch._seams import ProbeSet, RoundRequest, Sample, SourceCounters
 from jupyter_codesearch.generate._llm import Budget
-from jupyter_codesearch.search import SearchRun, search
+from jupyter_codesearch.run import SearchRun, search
 
 SPEC = Spec.parse('''
 def inc(x):

@@ -324,7 +324,7 @@ class CodeSearchMagics:
             _show_error(e)
             return
         from ..execute import SandboxWarning
-        from ..search import search
+        from ..run import search
 
         with warnings.catch_warnings():  # the run's notices say it, in the widget or the text
             warnings.simplefilter("ignore", SandboxWarning)
@@ -478,7 +478,7 @@ class CodeSearchMagics:
                 raise ConfigError("%search_insert --name needs the run's variable, e.g. --name result")
             name = words[i + 1]
             del words[i : i + 2]
-        from ..search import SearchRun
+        from ..run import SearchRun
 
         run = self.shell.user_ns.get(name)
         if not isinstance(run, SearchRun):
