@@ -169,7 +169,7 @@ SETTINGS: tuple[Setting, ...] = (
             flag="--name", metavar="VAR", example="result"),
     Setting("sandbox", "str", "auto", "auto (bubblewrap when usable), bwrap (required) or none",
             choices=("auto", "bwrap", "none")),
-    Setting("seed", "int", 0, "seed sent with each request (part of the cache key)", surfaces=_SEARCH,
+    Setting("seed", "int", 0, "seed sent with each request, part of the cache key", surfaces=_SEARCH,
             flag="--seed", metavar="N", example="7"),
 )
 
