@@ -17,6 +17,7 @@ from typing import Any, Literal
 from ._model import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 
 __all__ = [
+    "BY_NAME",
     "SETTINGS",
     "Kind",
     "Setting",
