@@ -3,77 +3,64 @@
 Precedence, highest first: explicit arguments > session config (``%search_config``) >
 environment (``CODESEARCH_<FIELD>``, e.g. ``CODESEARCH_MODEL``) > defaults. Provider keys
 (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, ...) are litellm's business and work as they do there.
+The settings themselves (types, defaults, help, flags) are declared once, in ``_options``.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import types
-import typing
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from ._exceptions import ConfigError
+from ._model import MIN_MEMORY_MB
+from ._options import BY_NAME, SETTINGS, Setting, Surface, env_name, offered
 
-__all__ = ["SearchConfig", "resolve_config"]
+__all__ = ["FIELDS", "SearchConfig", "convert", "env_name", "from_flags", "resolve_config"]
 
 Generator = Literal["auto", "llm", "synth", "both"]
-_GENERATORS = ("auto", "llm", "synth", "both")
+
+
+_D: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+"""The table's defaults (immutable values: shared safely by every instance)."""
 
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Everything a search run can be told. Build one with :func:`resolve_config` or directly."""
+    """Everything a search run can be told. Build one with :func:`resolve_config` or directly.
 
-    model: str | None = None
-    """A litellm model string (``openai/gpt-4o-mini``, ``anthropic/claude-3-5-haiku-latest``, ...)."""
-    n: int = 16
-    """Samples to ask the model for, per round."""
-    temperatures: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8, 1.0)
-    """Sampling temperatures, spread over the samples in turn."""
-    concurrency: int = 8
-    """Model requests in flight at once."""
-    request_timeout: float = 60.0
-    """Seconds per model request."""
-    retries: int = 3
-    """Retries of a request after a rate limit, server error or timeout."""
-    rounds: int = 1
-    """Rounds of generation; rounds after the first repair failing candidates."""
-    until_pass: bool = False
-    """Stop after the first round that produces a passing candidate."""
-    timeout: float = 2.0
-    """Seconds per candidate verification."""
-    memory_mb: int = 512
-    """Memory per candidate, MB."""
-    workers: int | None = None
-    """Verification kernels (default: one per core)."""
-    seed: int = 0
-    """Seed sent with each request (and part of the cache key)."""
-    cache: bool = True
-    """Reuse earlier model responses for identical requests."""
-    cache_dir: str | None = None
-    """Response cache directory (default: the user cache dir)."""
-    max_cost: float | None = None
-    """Budget in USD; generation stops when it is spent."""
-    max_tokens: int | None = None
-    """Budget in tokens (prompt + completion); generation stops when it is spent."""
-    time_limit: float | None = None
-    """Seconds for the whole run."""
-    api_base: str | None = None
-    """Base URL of the model server (OpenAI-compatible servers, Ollama, vLLM, ...)."""
-    api_key_env: str | None = None
-    """Name of the environment variable holding the API key (the key itself is never stored)."""
-    generator: Generator = "auto"
-    """``llm``, ``synth`` (offline synthesizer), ``both``, or ``auto``: llm when a model is set."""
-    sandbox: str = "auto"
-    """``auto`` (bubblewrap when usable), ``bwrap`` (required) or ``none``."""
-    cluster: bool = True
-    """Rank passing candidates by behavioural agreement on probe inputs (votes of their cluster)."""
-    overlap: bool = True
-    """Verify each candidate as it arrives (``False``: only after generation ends, for comparison)."""
-    name: str = field(default="_search", compare=False)
-    """Variable the notebook binds the run to."""
+    Every field is a setting of ``_options.SETTINGS`` (listed below), with its default there.
+    """
+
+    # The types are mypy's to check; the defaults, help and spellings are the table's (a test
+    # holds the two to the same names, order and types).
+    model: str | None = _D["model"]
+    api_base: str | None = _D["api_base"]
+    api_key_env: str | None = _D["api_key_env"]
+    n: int = _D["n"]
+    temperatures: tuple[float, ...] = _D["temperatures"]
+    concurrency: int = _D["concurrency"]
+    request_timeout: float = _D["request_timeout"]
+    retries: int = _D["retries"]
+    rounds: int = _D["rounds"]
+    until_pass: bool = _D["until_pass"]
+    timeout: float = _D["timeout"]
+    memory_mb: int = _D["memory_mb"]
+    workers: int | None = _D["workers"]
+    cache: bool = _D["cache"]
+    cache_dir: str | None = _D["cache_dir"]
+    max_cost: float | None = _D["max_cost"]
+    max_tokens: int | None = _D["max_tokens"]
+    time_limit: float | None = _D["time_limit"]
+    generator: Generator = _D["generator"]
+    cluster: bool = _D["cluster"]
+    overlap: bool = _D["overlap"]
+    name: str = field(default=_D["name"], compare=False)  # where it is bound, not what it searches
+    sandbox: str = _D["sandbox"]
+    seed: int = _D["seed"]
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -90,90 +77,92 @@ class SearchConfig:
         return "llm" if self.model else "synth"
 
 
-def _validate(c: SearchConfig) -> None:
-    def positive(name: str, value: float | int | None, allow_none: bool = False) -> None:
-        if value is None and allow_none:
-            return
-        if value is None or isinstance(value, bool) or not value > 0:
-            raise ConfigError(f"{name} must be a positive number, not {value!r}")
+SearchConfig.__doc__ = (SearchConfig.__doc__ or "") + "\n" + "\n".join(
+    f"    ``{s.name}``: {s.help}" + (f" (default: {s.default_words()})" if s.default_words() else "")
+    for s in SETTINGS
+)
 
-    positive("n", c.n)
-    positive("concurrency", c.concurrency)
-    positive("request_timeout", c.request_timeout)
-    positive("rounds", c.rounds)
-    positive("timeout", c.timeout)
-    positive("memory_mb", c.memory_mb)
-    if c.memory_mb < 16:  # as verify() requires: less leaves a candidate no room to run at all
-        raise ConfigError(f"memory_mb (--memory) must be at least 16 MB, not {c.memory_mb!r}")
-    positive("workers", c.workers, allow_none=True)
-    positive("max_cost", c.max_cost, allow_none=True)
-    positive("max_tokens", c.max_tokens, allow_none=True)
-    positive("time_limit", c.time_limit, allow_none=True)
+FIELDS: tuple[str, ...] = tuple(f.name for f in fields(SearchConfig))
+_ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _validate(c: SearchConfig) -> None:
+    for s in SETTINGS:
+        value = getattr(c, s.name)
+        if s.positive and not (value is None and s.optional):
+            if value is None or isinstance(value, bool) or not value > 0:
+                raise ConfigError(f"{s.name} must be a positive number, not {value!r}")
+        if s.choices and value not in s.choices:
+            raise ConfigError(f"{s.name} must be one of {', '.join(s.choices)}, not {value!r}")
+    if c.memory_mb < MIN_MEMORY_MB:  # as verify() requires: less leaves a candidate no room to run at all
+        raise ConfigError(f"{BY_NAME['memory_mb'].label} must be at least {MIN_MEMORY_MB} MB, not {c.memory_mb!r}")
     if c.retries < 0:
         raise ConfigError(f"retries must be 0 or more, not {c.retries!r}")
     if not c.temperatures or any(not 0 <= t <= 2 for t in c.temperatures):
         raise ConfigError(f"temperatures must be between 0 and 2, not {c.temperatures!r}")
-    if c.generator not in _GENERATORS:
-        raise ConfigError(f"generator must be one of {', '.join(_GENERATORS)}, not {c.generator!r}")
-    if c.sandbox not in ("auto", "bwrap", "none"):
-        raise ConfigError(f"sandbox must be auto, bwrap or none, not {c.sandbox!r}")
     if c.generator in ("llm", "both") and not c.model:
         raise ConfigError(
             f"generator {c.generator!r} needs a model: pass --model (e.g. openai/gpt-4o-mini) "
             "or set CODESEARCH_MODEL"
         )
+    if c.api_key_env is not None and not _ENV_VAR.match(c.api_key_env):
+        # Said before anything echoes it back: a pasted key must not end up in a message or a log.
+        raise ConfigError(f"{BY_NAME['api_key_env'].label} takes the NAME of the environment variable "
+                          "holding the key (e.g. OPENAI_API_KEY), not the key itself.")
     if not c.name.isidentifier():
         raise ConfigError(f"name must be a Python identifier, not {c.name!r}")
 
 
-FIELDS: tuple[str, ...] = tuple(f.name for f in fields(SearchConfig))
+_TYPE_WORDS = {"bool": "true/false", "int": "a whole number", "float": "a number", "floats": "a number",
+               "str": "text"}
 
 
-def env_name(field_name: str) -> str:
-    """The environment variable for a field: ``CODESEARCH_MODEL`` for ``model``."""
-    return "CODESEARCH_" + field_name.upper()
+def convert(name: str, value: Any, label: str | None = None) -> Any:
+    """Convert a string (from the environment, the CLI or ``%search_config``) to the field's type.
 
-
-def convert(name: str, value: Any) -> Any:
-    """Convert a string (from the environment, the CLI or ``%search_config``) to the field's type."""
-    if name not in FIELDS:
+    Other values pass through unchanged (``SearchConfig`` checks them). ``label`` is how an error
+    names the setting (``--memory`` on a command line); by default its name.
+    """
+    setting = BY_NAME.get(name)
+    if setting is None:
         close = [f for f in FIELDS if f.startswith(name[:3])]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ConfigError(f"unknown setting {name!r}{hint}; known: {', '.join(FIELDS)}")
     if not isinstance(value, str):
         return value
-    hint = typing.get_type_hints(SearchConfig)[name]
+    return _read(setting, value, label or name)
+
+
+def _read(s: Setting, value: str, label: str) -> Any:
     text = value.strip()
-    args = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) or typing.get_origin(hint) else {hint}
-    if type(None) in args and text.lower() in ("", "none", "null"):
+    if s.optional and text.lower() in ("", "none", "null"):
         return None
     try:
-        if name == "temperatures":
+        if s.kind == "floats":
             return tuple(float(t) for t in text.replace(",", " ").split())
-        if hint is bool or bool in args:
+        if s.kind == "bool":
             if text.lower() in ("1", "true", "yes", "on"):
                 return True
             if text.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(text)
-        if int in args:
+        if s.kind == "int":
             return int(text)
-        if float in args:
+        if s.kind == "float":
             return float(text)
-    except ValueError:
-        raise ConfigError(f"{name}: cannot read {value!r} as {_type_word(hint)}") from None
+    except ValueError:  # the user's text, said back: the ValueError would only repeat it
+        raise ConfigError(f"{label}: cannot read {value!r} as {_TYPE_WORDS[s.kind]}") from None
     return text
 
 
-def _type_word(hint: Any) -> str:
-    args = set(typing.get_args(hint)) or {hint}
-    if bool in args:
-        return "true/false"
-    if int in args:
-        return "a whole number"
-    if float in args:
-        return "a number"
-    return "text"
+def from_flags(namespace: argparse.Namespace, surface: Surface) -> dict[str, Any]:
+    """The settings given as flags (by ``_options.add_flags``), converted; errors name the flag."""
+    out: dict[str, Any] = {}
+    for s in offered(surface):
+        value = getattr(namespace, s.name, None)
+        if value is not None:
+            out[s.name] = convert(s.name, value, s.flag)
+    return out
 
 
 def resolve_config(

@@ -16,6 +16,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
+# Subprocesses (the CLI, notebook kernels) import this checkout, not whichever checkout the
+# environment has installed in editable mode (worktrees share one venv).
+os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
 for _name in [k for k in os.environ if k.startswith("CODESEARCH_")]:
     del os.environ[_name]  # a developer's own settings must not change what tests see
 

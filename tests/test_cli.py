@@ -106,3 +106,31 @@ def test_an_api_base_without_a_model_is_said_to_be_unused(files: Path) -> None:
     assert run.returncode == 0, run.stderr
     told = [line for line in run.stderr.splitlines() if "http://127.0.0.1:9/v1 is not used without a model" in line]
     assert len(told) == 1, run.stderr
+
+
+def test_run_prints_the_widgets_table_then_the_best_candidate(files: Path) -> None:
+    from jupyter_codesearch.ui._text import COLUMNS
+
+    run = cli("run", "spec.py", "--time-limit", "60", cwd=files)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split() == [c.title for c in COLUMNS]  # the widget's columns, in its order
+    top = lines[1].split()
+    assert top[:4] == ["1", top[1], "passed", "2/2"] and top[1].startswith("#")
+    best = lines.index(f"best ({top[1]}):")
+    assert lines[best + 1] == "def add(a, b):"
+    assert run.stderr.splitlines()[-1].startswith("done, round 1, ")
+
+
+def test_debug_output_is_logged_only_when_codesearch_log_asks_for_it(files: Path) -> None:
+    import os
+
+    quiet = cli("verify", "missing.py", "cands.jsonl", cwd=files)
+    assert quiet.stderr.splitlines() == ["jupyter-codesearch: spec file not found: missing.py"]
+    env = {**os.environ, "CODESEARCH_LOG": "debug"}
+    loud = subprocess.run([sys.executable, "-m", "jupyter_codesearch.cli", "verify", "missing.py", "cands.jsonl"],
+                          capture_output=True, text=True, cwd=files, env=env, timeout=120, check=False)
+    assert loud.returncode == 2
+    assert "jupyter_codesearch.cli DEBUG: verify failed" in loud.stderr
+    assert "Traceback" in loud.stderr and "InputError: spec file not found" in loud.stderr
+    assert loud.stderr.splitlines()[-1] == "jupyter-codesearch: spec file not found: missing.py"

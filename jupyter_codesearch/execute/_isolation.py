@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._exceptions import ConfigError
+from .._exceptions import ConfigError, SandboxWarning
 
 __all__ = [
     "ENV_ALLOWLIST", "Isolation", "SandboxWarning", "detect_isolation", "unsandboxed_notice", "visible_paths",
@@ -43,10 +43,6 @@ _ETC = (
 _MERGED_USR = ("bin", "lib", "lib32", "lib64", "libx32", "sbin")
 _TMP_BYTES = 256 << 20
 _SHM_BYTES = 64 << 20
-
-
-class SandboxWarning(UserWarning):
-    """Candidates run without an OS sandbox (bubblewrap missing or unusable)."""
 
 
 @dataclass(frozen=True)

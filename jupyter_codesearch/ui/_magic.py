@@ -22,10 +22,17 @@ import warnings
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from .._config import FIELDS, convert, env_name, resolve_config
+from .._config import FIELDS, convert, env_name, from_flags, resolve_config
 from .._exceptions import CodeSearchError, ConfigError
+from .._log import get_logger
+from .._options import add_flags, lookup, offered
+
+if TYPE_CHECKING:
+    from ..run import SearchRun
+    from ..spec import Spec
+    from ._widget import SearchView
 
 __all__ = [
     "CodeSearchMagics",
@@ -37,32 +44,12 @@ __all__ = [
     "unregister",
 ]
 
-# (flag, config field, metavar, help); a None metavar is a switch.
-_OPTIONS: tuple[tuple[str, str, str | None, str], ...] = (
-    ("-n", "n", "N", "samples to ask the model for, per round (default 16)"),
-    ("--model", "model", "MODEL", "litellm model string, e.g. openai/gpt-4o-mini (default: offline synthesizer)"),
-    ("--api-base", "api_base", "URL", "model server base URL (OpenAI-compatible servers, Ollama, vLLM)"),
-    ("--api-key-env", "api_key_env", "VAR", "environment variable holding the API key"),
-    ("--rounds", "rounds", "K", "rounds; later ones repair failing candidates (default 1)"),
-    ("--until-pass", "until_pass", None, "stop after the first round with a passing candidate"),
-    ("--timeout", "timeout", "S", "seconds per candidate (default 2)"),
-    ("--memory", "memory_mb", "MB", "memory per candidate (default 512)"),
-    ("--workers", "workers", "K", "verification kernels (default: one per core)"),
-    ("--concurrency", "concurrency", "K", "model requests in flight (default 8)"),
-    ("--time-limit", "time_limit", "S", "seconds for the whole run"),
-    ("--generator", "generator", "{auto,llm,synth,both}", "where candidates come from (default auto)"),
-    ("--seed", "seed", "N", "seed sent with each request (default 0)"),
-    ("--no-cache", "cache", None, "do not reuse cached model replies"),
-    ("--max-cost", "max_cost", "USD", "stop generating after spending this much"),
-    ("--max-tokens", "max_tokens", "N", "stop generating after this many tokens"),
-    ("--name", "name", "VAR", "variable to bind the run to (default _search)"),
-)
-_FLAG_OF = {dest: flag for flag, dest, _, _ in _OPTIONS}
-_FLAG_OF["use"] = "--use"
-_ALL_FLAGS = [flag for flag, *_ in _OPTIONS] + ["--use", "--help"]
-# Spellings %search_config accepts besides the field names.
-_ALIASES = {"memory": "memory_mb", "no_cache": "cache", "api_key_var": "api_key_env"}
-_ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# Flags of the %%search line that are not settings.
+_EXTRA_FLAGS = ("--use", "--help")
+_ALL_FLAGS = [s.flag for s in offered("magic") if s.flag is not None] + list(_EXTRA_FLAGS)
+TEXT_ROWS = 10
+"""Rows of the ranked table a terminal IPython prints (the rest: ``_search.to_frame()``)."""
+_log = get_logger(__name__)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,20 +81,17 @@ def _explain_argparse(message: str) -> str:
 
 def _example(flag: str) -> str:
     flag = flag.split("/")[-1]
-    samples = {"-n": "-n 32", "--model": "--model openai/gpt-4o-mini", "--use": "--use data,helper",
-               "--name": "--name result", "--generator": "--generator synth"}
-    return samples.get(flag, f"{flag} 10")
+    if flag == "--use":
+        return "--use data,helper"
+    setting = next((s for s in offered("magic") if s.flag == flag), None)
+    return f"{flag} {setting.example if setting is not None else '10'}"
 
 
 def _parser() -> _Parser:
     p = _Parser(prog="%%search", add_help=False, allow_abbrev=False, exit_on_error=False,
                 description="Search for implementations of the function stubbed in the cell; the "
                 "cell's asserts judge them.")
-    for flag, dest, metavar, help_ in _OPTIONS:
-        if metavar is None:
-            p.add_argument(flag, dest=dest, action="store_const", const=dest != "cache", help=help_)
-        else:
-            p.add_argument(flag, dest=dest, metavar=metavar, help=help_)
+    add_flags(p, "magic")
     p.add_argument("--use", dest="use", metavar="NAMES", action="append",
                    help="comma-separated variables/functions of this session to make available to "
                         "candidates and tests (sent with cloudpickle)")
@@ -127,6 +111,7 @@ class SearchOptions:
 
 def parse_search_options(line: str) -> SearchOptions:
     """Parse the ``%%search`` line; raises :class:`ConfigError` with a readable message."""
+    # Errors about the user's own line: the message says all there is, so no cause is chained.
     try:
         words = shlex.split(line)
     except ValueError as e:
@@ -135,17 +120,7 @@ def parse_search_options(line: str) -> SearchOptions:
         ns = _parser().parse_args(words)
     except argparse.ArgumentError as e:
         raise ConfigError(_explain_argparse(str(e))) from None
-    explicit: dict[str, Any] = {}
-    for _, dest, _, _ in _OPTIONS:
-        value = getattr(ns, dest)
-        if value is None:
-            continue
-        try:
-            explicit[dest] = convert(dest, value)
-        except ConfigError as e:
-            text = str(e)
-            raise ConfigError(_FLAG_OF[dest] + text[len(dest):] if text.startswith(dest + ":") else text) from None
-    _check_key_env(explicit.get("api_key_env"), "--api-key-env")
+    explicit = from_flags(ns, "magic")
     use: list[str] = []
     for chunk in ns.use or []:
         for name in chunk.split(","):
@@ -157,12 +132,6 @@ def parse_search_options(line: str) -> SearchOptions:
             if name not in use:
                 use.append(name)
     return SearchOptions(explicit, tuple(use), bool(ns.help))
-
-
-def _check_key_env(value: Any, where: str) -> None:
-    if isinstance(value, str) and not _ENV_VAR.match(value):
-        raise ConfigError(f"{where} takes the NAME of the environment variable holding the key "
-                          "(e.g. OPENAI_API_KEY), not the key itself.")
 
 
 def help_text() -> str:
@@ -260,7 +229,7 @@ def ship(namespace: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, byte
             out[name] = cloudpickle.dumps(namespace[name])
         except Exception as e:
             raise ConfigError(f"--use {name}: cannot be sent to the verification kernels "
-                              f"({type(e).__name__}: {e}); pass plain data or functions.") from None
+                              f"({type(e).__name__}: {e}); pass plain data or functions.") from e
     return out
 
 
@@ -276,6 +245,8 @@ def _display(obj: Any, raw: bool = False) -> None:
 def _show_error(error: BaseException | str, source: str = "%%search") -> None:
     from ._render import message_bundle
 
+    if isinstance(error, BaseException):  # the message is for the user; the traceback, for CODESEARCH_LOG=debug
+        _log.debug("%s failed", source, exc_info=error)
     text = str(error)
     if text.startswith(source + ":"):  # said once is enough
         text = text[len(source) + 1 :].lstrip()
@@ -302,9 +273,9 @@ class CodeSearchMagics:
         self.shell = shell
         self.session: dict[str, Any] = {}
         self.last_name: str | None = None
-        self.views: dict[str, Any] = {}
+        self.views: dict[str, SearchView] = {}
         """Live views by run name (the latest for each)."""
-        self._by_cell: dict[str, tuple[Any, Any]] = {}
+        self._by_cell: dict[str, tuple[SearchRun, SearchView]] = {}
 
     # -- %%search ------------------------------------------------------------------------------
 
@@ -323,8 +294,8 @@ class CodeSearchMagics:
         except CodeSearchError as e:
             _show_error(e)
             return
-        from ..execute import SandboxWarning
-        from ..run import search
+        from .. import search  # the package's: wherever the run module lives
+        from .._exceptions import SandboxWarning
 
         with warnings.catch_warnings():  # the run's notices say it, in the widget or the text
             warnings.simplefilter("ignore", SandboxWarning)
@@ -336,7 +307,7 @@ class CodeSearchMagics:
         else:
             self._show_text(run, config.name, notes)
 
-    def _parse(self, cell: str) -> tuple[Any, tuple[str, ...]]:
+    def _parse(self, cell: str) -> tuple[Spec, tuple[str, ...]]:
         from ..spec import Spec
 
         with warnings.catch_warnings(record=True) as caught:
@@ -346,7 +317,7 @@ class CodeSearchMagics:
         notes = tuple(dict.fromkeys([*spec.warnings, *(str(w.message) for w in caught)]))
         return spec, notes
 
-    def _show_view(self, run: Any, name: str, notes: tuple[str, ...]) -> None:
+    def _show_view(self, run: SearchRun, name: str, notes: tuple[str, ...]) -> None:
         from ._frontend import bridge
         from ._widget import SearchView
 
@@ -365,8 +336,9 @@ class CodeSearchMagics:
         _display(view)
         view.start()
 
-    def _show_text(self, run: Any, name: str, notes: tuple[str, ...]) -> None:
-        from ._render import progress_text, table_text
+    def _show_text(self, run: SearchRun, name: str, notes: tuple[str, ...]) -> None:
+        # A terminal IPython: wait, then print what the widget would show (user output, not a log).
+        from ._text import progress_text, summary_text
 
         for note in notes:
             print(f"%%search: warning: {note}")
@@ -381,20 +353,9 @@ class CodeSearchMagics:
         if run.error is not None:
             print(f"%%search: {run.error}")
             return
-        print(progress_text(run.spec.name, run.progress))
-        ranked = run.ranked()
-        if ranked:
-            print(table_text(ranked))
-        best = run.best
-        if best is not None:
-            print(f"\nbest (#{best.id}), insert it with %search_insert {best.id}:\n{best.code}")
-        else:
-            print("\nno candidate passes every test.")
-        from ._render import disagreements_text
-
-        found = disagreements_text(run.disagreements())
-        if found:
-            print("\n" + found)
+        print(progress_text(run.progress, run.spec.name))
+        print(summary_text(run.ranked(), run.best, run.disagreements(), limit=TEXT_ROWS,
+                           more=f"see {name}.to_frame()", insert_hint=True))
         print(f"(the run is {name}; {name}.to_frame() gives a DataFrame)")
 
     # -- %search_config ------------------------------------------------------------------------
@@ -414,7 +375,7 @@ class CodeSearchMagics:
         try:
             words = shlex.split(line)
         except ValueError as e:
-            raise ConfigError(f"cannot read %search_config: {e}") from None
+            raise ConfigError(f"cannot read %search_config: {e}") from None  # the user's line: said in full
         if words == ["--reset"]:
             self.session.clear()
             return self.session
@@ -424,19 +385,17 @@ class CodeSearchMagics:
             if not sep:
                 raise ConfigError(f"%search_config: write key=value (e.g. model=openai/gpt-4o-mini), not {word!r}; "
                                   "bare %search_config shows every setting.")
-            name = key.strip().replace("-", "_")
-            name = _ALIASES.get(name, name)
-            if name not in FIELDS:
-                close = difflib.get_close_matches(name, FIELDS, n=2, cutoff=0.5)
+            found = lookup(key)
+            if found is None:
+                close = difflib.get_close_matches(key.strip().replace("-", "_"), FIELDS, n=2, cutoff=0.5)
                 hint = f" (did you mean {' or '.join(close)}?)" if close else ""
                 raise ConfigError(f"%search_config: unknown setting {key!r}{hint}. Known: {', '.join(FIELDS)}.")
+            setting, inverted = found
             if value == "":
-                new.pop(name, None)
+                new.pop(setting.name, None)
                 continue
-            new[name] = convert(name, value)
-            if name == "cache" and key.strip().replace("-", "_") == "no_cache":
-                new[name] = not new[name]
-        _check_key_env(new.get("api_key_env"), "api_key_env")
+            converted = convert(setting.name, value)
+            new[setting.name] = (not converted) if inverted else converted
         generator = new.get("generator")
         if generator in ("llm", "both") and not (new.get("model") or os.environ.get(env_name("model"))):
             raise ConfigError(f"%search_config: generator={generator} needs a model: set it on the same line or "
@@ -447,14 +406,15 @@ class CodeSearchMagics:
 
     def show_config(self) -> None:
         """Display the effective configuration and where each value comes from."""
-        from ._render import config_html, config_rows, config_text
+        from ._render import config_html
+        from ._text import config_rows, config_text
 
         try:
             config, origin = resolve_config({}, self.session)
         except CodeSearchError as e:
             _show_error(e, "%search_config")
             return
-        rows = config_rows(config, origin, env_name)
+        rows = config_rows(config, origin)
         _display({"text/html": config_html(rows), "text/plain": config_text(rows)}, raw=True)
 
     # -- %search_insert ------------------------------------------------------------------------
@@ -478,7 +438,7 @@ class CodeSearchMagics:
                 raise ConfigError("%search_insert --name needs the run's variable, e.g. --name result")
             name = words[i + 1]
             del words[i : i + 2]
-        from ..run import SearchRun
+        from .. import SearchRun
 
         run = self.shell.user_ns.get(name)
         if not isinstance(run, SearchRun):

@@ -18,9 +18,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .._log import get_logger
+from .._model import Candidate, Disagreement
 from . import _render as R
+
+if TYPE_CHECKING:
+    from ..run import SearchRun
+    from ._frontend import LabBridge
 
 __all__ = ["DISAGREEMENT_CLUSTERS", "DISAGREEMENT_ROWS", "PAGE_SIZE", "SearchView"]
 
@@ -36,6 +42,7 @@ DISAGREEMENT_ROWS = 5
 """Inputs shown at most: one or two decide most specs, and each row costs widget models."""
 DISAGREEMENT_CLUSTERS = 3
 """Clusters compared per input (the heaviest ones; lighter ones rarely hold the right answer)."""
+_log = get_logger(__name__)
 
 _CSS = """<style>
 .cs-view { max-width: 100%; }
@@ -131,13 +138,13 @@ class SearchView:
 
     def __init__(
         self,
-        run: Any,
+        run: SearchRun,
         *,
         namespace: dict[str, Any] | None = None,
         cell_id: str | None = None,
         name: str = "_search",
         notes: tuple[str, ...] = (),
-        bridge: Any = None,
+        bridge: LabBridge | None = None,
         page_size: int = PAGE_SIZE,
     ) -> None:
         self.run = run
@@ -160,7 +167,7 @@ class SearchView:
         self._follow_top = True
         self._page_ids: list[int | None] = [None] * page_size
         self._shown_detail: tuple[Any, ...] | None = None
-        self._disagreements: list[Any] = []
+        self._disagreements: list[Disagreement] = []
         self._votes: dict[int, int] = {}
         self._shown_disagreements: tuple[Any, ...] | None = None
         self._added: dict[str, str] = {}
@@ -291,6 +298,7 @@ class SearchView:
             try:
                 fn(arg)
             except Exception as e:  # shown, not raised: there is no cell to show a traceback in
+                _log.debug("widget callback failed", exc_info=e)
                 self._status(f"internal error: {type(e).__name__}: {e}", "error")
         return call
 
@@ -323,6 +331,7 @@ class SearchView:
                 if finished:
                     return
         except Exception as e:  # the widget is all the user sees: say it broke
+            _log.debug("the live view stopped", exc_info=e)
             self._status(f"the live view stopped: {type(e).__name__}: {e}", "error")
         finally:
             if self._unsubscribe is not None:
@@ -333,7 +342,8 @@ class SearchView:
         ok = False
         try:
             ok = bool(bridge is not None and bridge.ping(PING_TIMEOUT))
-        except Exception:
+        except Exception as e:  # no extension to talk to is an answer too: the fallback button
+            _log.debug("pinging the JupyterLab extension failed", exc_info=e)
             ok = False
         with self._lock:
             if self.insert_mode == "checking":
@@ -418,7 +428,7 @@ class SearchView:
             self._render_detail(ranked)
             self._status("")
 
-    def _candidate(self, candidate_id: int | None) -> Any:
+    def _candidate(self, candidate_id: int | None) -> Candidate | None:
         if candidate_id is None:
             return None
         return next((c for c in self.run.candidates if c.id == candidate_id), None)
@@ -440,10 +450,12 @@ class SearchView:
         self._status("Inserting…")
         threading.Thread(target=self._insert_worker, args=(c,), name="codesearch-insert", daemon=True).start()
 
-    def _insert_worker(self, c: Any) -> None:
+    def _insert_worker(self, c: Candidate) -> None:
+        assert self._bridge is not None  # insert() checked
         try:
             reply = self._bridge.request("insert_below", INSERT_TIMEOUT, cell_id=self.cell_id, code=c.code)
         except Exception as e:
+            _log.debug("insert_below failed", exc_info=e)
             reply = {"ok": False, "error": f"{type(e).__name__}: {e}"}
         with self._lock:
             if reply is None:
@@ -465,7 +477,7 @@ class SearchView:
             d = self._disagreements[row]
         self.add_assert(d, d.outputs[slot][0])
 
-    def add_assert(self, disagreement: Any, cluster: int) -> None:
+    def add_assert(self, disagreement: Disagreement, cluster: int) -> None:
         """Append the assert that makes ``cluster``'s answer the expected one to the ``%%search`` cell.
 
         Through the JupyterLab extension; where it cannot help, the line is shown to paste.
@@ -486,9 +498,11 @@ class SearchView:
                          daemon=True).start()
 
     def _append_worker(self, call: str, line: str) -> None:
+        assert self._bridge is not None  # add_assert() checked
         try:
             reply = self._bridge.request("append_to_cell", APPEND_TIMEOUT, cell_id=self.cell_id, text=line)
         except Exception as e:
+            _log.debug("append_to_cell failed", exc_info=e)
             reply = {"ok": False, "error": f"{type(e).__name__}: {e}"}
         with self._lock:
             self._adding.discard(call)
@@ -511,12 +525,9 @@ class SearchView:
             f"{lead} paste <code class=\"cs-dis-line\">{html.escape(line)}</code> at the end of the %%search "
             f"cell and run it again. {_copy_html(line)}", "warning", raw=True)
 
-    def _disagreement_status(self, text: str, kind: str = "info", raw: bool = False) -> None:
+    def _disagreement_status(self, text: str, kind: R.Kind = "info", raw: bool = False) -> None:
         """Say how adding went, below the rows, and redraw them (every change of state says something)."""
-        colour = {"error": "#cf222e", "warning": "#9a6700"}.get(kind, "var(--jp-ui-font-color1, #333)")
-        body = text if raw else html.escape(text)
-        self.disagreements_status.value = (
-            f'<span class="cs-status cs-status-{kind}" style="color:{colour}">{body}</span>' if text else "")
+        self.disagreements_status.value = R.status_html(text, kind, raw)
         self._fill_disagreements()
 
     def define(self) -> None:
@@ -536,15 +547,12 @@ class SearchView:
         self._status(f"Defined <code>{html.escape(self.run.spec.name)}</code> (#{c.id}) in the notebook.",
                      "info", raw=True)
 
-    def _status(self, text: str, kind: str = "info", raw: bool = False) -> None:
-        colour = {"error": "#cf222e", "warning": "#9a6700"}.get(kind, "var(--jp-ui-font-color1, #333)")
-        body = text if raw else html.escape(text)
-        span = f'<span class="cs-status cs-status-{kind}" style="color:{colour}">{body}</span>'
-        self.action_status.value = span if text else ""
+    def _status(self, text: str, kind: R.Kind = "info", raw: bool = False) -> None:
+        self.action_status.value = R.status_html(text, kind, raw)
 
     # -- drawing ---------------------------------------------------------------------------------
 
-    def _items(self, ranked: list[Any]) -> list[tuple[int, Any]]:
+    def _items(self, ranked: list[Candidate]) -> list[tuple[int, Candidate]]:
         items = R.sort_candidates(ranked, self.sort_key, self.descending)
         if self.passing_only:
             items = [(r, c) for r, c in items if c.passed]
@@ -590,7 +598,7 @@ class SearchView:
         self.notices.value = R.notices_html(notices)
         self.notices.layout.display = None if notices else "none"
 
-    def _render_table(self, ranked: list[Any]) -> None:
+    def _render_table(self, ranked: list[Candidate]) -> None:
         if self._follow_top:
             self.selected = ranked[0].id if ranked else None
         items = self._items(ranked)
@@ -604,7 +612,7 @@ class SearchView:
                 self._page_ids[i] = c.id
                 b.description = R.row_text(rank, c)
                 b.style.text_color = R.status_colour(c.status)
-                b.style.button_color = "#ddf4ff" if c.id == self.selected else "transparent"
+                b.style.button_color = R.PALETTE["info"][1] if c.id == self.selected else "transparent"
                 b.style.font_weight = "bold" if c.id == self.selected else ""
                 b.layout.display = None
             else:
@@ -633,10 +641,10 @@ class SearchView:
         self.empty.layout.display = None if not ranked else "none"
         self.table.layout.display = "none" if (not ranked and self.run.error is not None) else None
 
-    def _render_disagreements(self, ranked: list[Any]) -> None:
+    def _render_disagreements(self, ranked: list[Candidate]) -> None:
         self._disagreements = list(self.run.disagreements(top=DISAGREEMENT_CLUSTERS, limit=DISAGREEMENT_ROWS))
         self._votes = {c.cluster: c.cluster_size for c in ranked
-                       if getattr(c, "cluster", None) is not None and c.cluster_size is not None}
+                       if c.cluster is not None and c.cluster_size is not None}
         self._fill_disagreements()
 
     def _fill_disagreements(self) -> None:
@@ -682,7 +690,7 @@ class SearchView:
                 "and the next run decides.</div>")
         _show(self.disagreements, bool(found or self.disagreements_status.value))
 
-    def _render_detail(self, ranked: list[Any]) -> None:
+    def _render_detail(self, ranked: list[Candidate]) -> None:
         rank_of = {c.id: r for r, c in enumerate(ranked, 1)}
         c = next((x for x in ranked if x.id == self.selected), None)
         top = ranked[0] if ranked else None
