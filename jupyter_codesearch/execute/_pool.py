@@ -149,7 +149,7 @@ class _Kernel:
             "zygote_prefix": iso.zygote_prefix(),
             "zygote_env": iso.kernel_env("/tmp/home" if iso.sandboxed else home, "/nonexistent"),
             "zygote_boot": bootstrap(
-                ("_codec", "_sandbox"),
+                ("_protocol", "_codec", "_sandbox"),
                 "import sys\n"
                 f"from {REMOTE_PACKAGE}._sandbox import zygote_main\n"
                 "zygote_main(int(sys.argv[1]))",
@@ -159,7 +159,7 @@ class _Kernel:
             "cpu": _core_for(self.number),
         }
         code = bootstrap(
-            ("_codec", "_sandbox", "_evaluator"),
+            ("_protocol", "_codec", "_sandbox", "_evaluator"),
             f"__cs__ = {REMOTE_PACKAGE}._evaluator.Evaluator({cfg!r})",
         )
         await self.execute(code, lambda _: None, timeout=_START_TIMEOUT)
