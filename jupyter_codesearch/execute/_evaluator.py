@@ -17,7 +17,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import cast
+from typing import Literal, cast
 
 from ._loaded import LoadedSpec, load
 from ._probing import probe_one
@@ -30,12 +30,14 @@ from ._protocol import (
     ProbeReport,
     Published,
     SpecPayload,
+    VerdictReport,
 )
 from ._tests import verify_one
 from ._zygote import Spawner
 
 __all__ = ["MIME", "Evaluator"]
 
+Report = VerdictReport | ProbeReport
 _FLUSH_S = 0.05
 """Longest a finished report waits for company before it is published."""
 
@@ -82,10 +84,10 @@ class Evaluator:
 
         self._stream("probes", reports())
 
-    def _stream(self, kind: str, reports: Iterator[object]) -> None:
+    def _stream(self, kind: Literal["verdicts", "probes"], reports: Iterator[Report]) -> None:
         """Publish reports as they are made, a few per message (one message each costs more than
         a report), but never holding one back for long: the caller watches for progress."""
-        ready: list[object] = []
+        ready: list[Report] = []
         flushed = time.monotonic()
         for report in reports:
             ready.append(report)

@@ -32,6 +32,8 @@ class Step:
 
 @dataclass(frozen=True)
 class LoadedSpec:
+    """A spec compiled in the kernel: what every candidate's verification starts from."""
+
     key: str
     name: str
     preamble: types.CodeType

@@ -16,7 +16,7 @@ that:
    after the function is defined, and the answers are sent without waiting for each request.
 
 The child never receives test code or expected values: the asserts run on the trusted side
-(``_evaluator``), with the function's name bound to a proxy that calls into this child. The
+(``_tests``, in the kernel), with the function's name bound to a proxy that calls into this child. The
 trusted side decodes every answer itself, so a candidate can only ever claim a plain value.
 
 When the trusted side is done with a candidate it asks the zygote to *reap*: every process the
