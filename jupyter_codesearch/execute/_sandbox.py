@@ -343,8 +343,6 @@ def _call(fn: Any, msg: dict[str, Any]) -> Answer:
     return reply
 
 
-
-
 def _describe(e: BaseException) -> Described:
     where = ""
     try:
@@ -399,8 +397,6 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
     status = _statuses.pop(pid, None)
     _statuses.clear()
     return status
-
-
 
 
 _WRITABLE = ("/tmp", "/tmp/home", "/tmp/work", "/dev/shm")
