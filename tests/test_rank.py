@@ -9,6 +9,7 @@ from dataclasses import replace
 from jupyter_codesearch import Spec, search
 from jupyter_codesearch._model import Behaviour, Candidate, TestResult, Verdict
 from jupyter_codesearch.execute._codec import from_tree
+from jupyter_codesearch.execute._protocol import BehaviourReport
 from jupyter_codesearch.execute._verdict import behaviour_from_report
 from jupyter_codesearch.rank import clusters, disagreements, probe_inputs, ranked
 from jupyter_codesearch.rank._probes import from_hints, from_model_reply, mutations
@@ -54,7 +55,14 @@ def test_model_inputs_are_shaped_like_the_examples_and_outputs_are_ignored() -> 
 
 def B(*outputs: str) -> tuple[Behaviour, ...]:
     """Behaviours written as the tests read them: ``v:<value>``, ``e:<exception>``, or a status."""
-    return tuple(behaviour_from_report(o, o[2:] if o[:2] in ("v:", "e:") else o) for o in outputs)
+    kinds = {"v:": "value", "e:": "raised"}
+
+    def report(o: str) -> BehaviourReport:
+        if o[:2] in kinds:
+            return {"kind": kinds[o[:2]], "detail": o[2:], "shown": o[2:]}
+        return {"kind": o, "detail": "", "shown": o}
+
+    return tuple(behaviour_from_report(report(o)) for o in outputs)
 
 
 def C(id: int, passed: bool = True, samples: int = 1, size: int = 10, runtime_s: float | None = 0.001,

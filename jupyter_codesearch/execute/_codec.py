@@ -17,10 +17,12 @@ import json
 import socket
 from typing import Any
 
+from ._protocol import Size
+
 __all__ = ["MAX_BYTES", "Unserializable", "canonical", "decode", "encode", "from_tree", "to_tree"]
 
-MAX_BYTES = 64 * 1024 * 1024
-"""Largest encoded value accepted (a candidate returning more has not produced a usable answer)."""
+MAX_BYTES = Size.MESSAGE
+"""Largest encoded value or framed message accepted (see ``_protocol.Size``)."""
 
 _MAX_DEPTH = 200
 _DICTS = (collections.Counter, collections.defaultdict, collections.OrderedDict)

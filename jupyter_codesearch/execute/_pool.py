@@ -23,13 +23,23 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from .._exceptions import SandboxError
 from .._model import Behaviour, Limits, Status, Verdict
 from ..spec import Spec
-from ._evaluator import MIME
 from ._isolation import Isolation
+from ._payload import spec_payload
+from ._protocol import (
+    MIME,
+    BatchPayload,
+    KernelConfig,
+    Op,
+    ProbeBatchPayload,
+    ProbeReport,
+    Published,
+    VerdictReport,
+)
 from ._ship import REMOTE_PACKAGE, bootstrap
 from ._verdict import behaviour_from_report, verdict_from_report
 
@@ -38,6 +48,14 @@ __all__ = ["KernelPool"]
 _BATCH = 256
 _UIDS = itertools.count()
 _START_TIMEOUT = 120.0
+
+ZYGOTE_MODULES = ("_protocol", "_codec", "_sandbox")
+"""Shipped into the zygote, in import order (each imports only those before it)."""
+KERNEL_MODULES = (
+    "_protocol", "_codec", "_shown", "_channel", "_zygote", "_instrument", "_candidate", "_loaded", "_tests",
+    "_probing", "_evaluator",
+)
+"""Shipped into the kernel, in import order (each imports only those before it)."""
 
 
 @dataclass
@@ -144,24 +162,16 @@ class _Kernel:
             await self.kc.wait_for_ready(timeout=_START_TIMEOUT)
         except RuntimeError as e:
             raise SandboxError(f"a verification kernel did not start: {e}") from None
-        cfg = {
+        cfg: KernelConfig = {
             "python": iso.python,
             "zygote_prefix": iso.zygote_prefix(),
             "zygote_env": iso.kernel_env("/tmp/home" if iso.sandboxed else home, "/nonexistent"),
-            "zygote_boot": bootstrap(
-                ("_codec", "_sandbox"),
-                "import sys\n"
-                f"from {REMOTE_PACKAGE}._sandbox import zygote_main\n"
-                "zygote_main(int(sys.argv[1]))",
-            ),
+            "zygote_boot": zygote_boot(),
             "tmp": "/tmp" if iso.sandboxed else home,
             "context_timeout": 60.0,
             "cpu": _core_for(self.number),
         }
-        code = bootstrap(
-            ("_codec", "_sandbox", "_evaluator"),
-            f"__cs__ = {REMOTE_PACKAGE}._evaluator.Evaluator({cfg!r})",
-        )
+        code = bootstrap(KERNEL_MODULES, f"__cs__ = {REMOTE_PACKAGE}._evaluator.Evaluator({cfg!r})")
         await self.execute(code, lambda _: None, timeout=_START_TIMEOUT)
         self.loaded.clear()
 
@@ -186,7 +196,7 @@ class _Kernel:
     async def execute(
         self,
         code: str,
-        on_report: Callable[[dict[str, Any]], None],
+        on_report: Callable[[Any], None],
         timeout: float,
         progress_timeout: float | None = None,
     ) -> None:
@@ -216,7 +226,7 @@ class _Kernel:
             content = msg["content"]
             if kind == "display_data" and MIME in content.get("data", {}):
                 last = time.monotonic()
-                data = json.loads(content["data"][MIME])
+                data: Published = json.loads(content["data"][MIME])
                 for report in data.get("verdicts", data.get("probes", [])):
                     on_report(report)
             elif kind == "error":
@@ -358,27 +368,22 @@ class KernelPool:
         probes = batch[0].probes
         tests = {t.line: (t.source, t.hidden) for t in spec.tests}
 
-        def on_report(report: dict[str, Any]) -> None:
+        def on_report(report: VerdictReport | ProbeReport) -> None:
             job = pending.pop(int(report["index"]), None)
             if job is not None and not job.future.done():
                 if probes is None:
-                    job.future.set_result(replace(verdict_from_report(report, tests), index=job.index))
+                    verdict = verdict_from_report(cast(VerdictReport, report), tests)
+                    job.future.set_result(replace(verdict, index=job.index))
                 else:
-                    job.future.set_result(tuple(
-                        behaviour_from_report(o, s) for o, s in zip(report["outputs"], report["shown"], strict=True)
-                    ))
+                    behaviours = cast(ProbeReport, report)["behaviours"]
+                    job.future.set_result(tuple(behaviour_from_report(b) for b in behaviours))
 
         try:
             if spec.key not in kernel.loaded:
-                await kernel.execute(f"__cs__.load_spec({_spec_payload(spec)!r})", on_report, timeout=60)
+                load = json.dumps(spec_payload(spec))
+                await kernel.execute(f"__cs__.{Op.LOAD_SPEC}({load!r})", on_report, timeout=60)
                 kernel.loaded.add(spec.key)
-            payload = json.dumps({
-                "key": spec.key,
-                "candidates": [[j.uid, j.source] for j in batch],
-                "limits": {"timeout": limits.timeout, "memory_mb": limits.memory_mb},
-                **({"probes": list(probes)} if probes is not None else {}),
-            })
-            method = "run_batch" if probes is None else "run_probes"
+            payload, method = _batch_payload(spec, batch, limits, probes)
             # Each candidate reports within its timeout (the evaluator enforces it); allow
             # generous slack for start-up of a fresh zygote before declaring the kernel stuck.
             await kernel.execute(
@@ -390,15 +395,7 @@ class KernelPool:
             # The candidate in flight is the first one without a verdict; it pays for the loss.
             in_flight = next((i for i in order if i in pending), None)
             if in_flight is not None:
-                job = pending.pop(in_flight)
-                status: Status = "timeout" if isinstance(e, TimeoutError) else "crashed"
-                if not job.future.done():
-                    if probes is None:
-                        lost = Verdict.lost(job.index, status, f"the verification kernel was lost ({e})")
-                        job.future.set_result(lost)
-                    else:
-                        lost_behaviour = Behaviour("timeout" if status == "timeout" else "crashed")
-                        job.future.set_result((lost_behaviour,) * len(probes))
+                _lost(pending.pop(in_flight), e)
             try:
                 await kernel.restart()
             except Exception as err:  # cannot restart: fail what is left rather than hang
@@ -415,6 +412,18 @@ class KernelPool:
             unreported = pending.get(index)
             if unreported is not None and not unreported.future.done():
                 self._queue.put(unreported)
+
+
+def _lost(job: _Job, e: Exception) -> None:
+    """The job whose kernel was lost under it: a timeout or a crash, for every probe too."""
+    if job.future.done():
+        return
+    timed_out = isinstance(e, TimeoutError)
+    if job.probes is None:
+        status: Status = "timeout" if timed_out else "crashed"
+        job.future.set_result(Verdict.lost(job.index, status, f"the verification kernel was lost ({e})"))
+    else:
+        job.future.set_result((Behaviour("timeout" if timed_out else "crashed"),) * len(job.probes))
 
 
 def _core_for(number: int) -> int | None:
@@ -443,12 +452,22 @@ def _sweep_stale_runtime_dirs() -> None:
             continue
 
 
-def _spec_payload(spec: Spec) -> str:
-    return json.dumps({
+def zygote_boot() -> str:
+    """Python source that starts a zygote: installs its modules, serves the fd in ``argv[1]``."""
+    return bootstrap(
+        ZYGOTE_MODULES,
+        f"import sys\nfrom {REMOTE_PACKAGE}._sandbox import zygote_main\nzygote_main(int(sys.argv[1]))",
+    )
+
+
+def _batch_payload(spec: Spec, batch: list[_Job], limits: Limits, probes: tuple[Any, ...] | None) -> tuple[str, Op]:
+    """The JSON payload of one batch and the Evaluator method that takes it."""
+    verify: BatchPayload = {
         "key": spec.key,
-        "name": spec.name,
-        "preamble": spec.preamble,
-        "context": spec.context,
-        "objects": [[name, blob.hex()] for name, blob in spec.objects],
-        "items": [[i.kind, i.source, i.line, i.hidden] for i in spec.items],
-    })
+        "candidates": [{"index": j.uid, "source": j.source} for j in batch],
+        "limits": {"timeout": limits.timeout, "memory_mb": limits.memory_mb},
+    }
+    if probes is None:
+        return json.dumps(verify), Op.RUN_BATCH
+    probe: ProbeBatchPayload = {**verify, "probes": list(probes)}
+    return json.dumps(probe), Op.RUN_PROBES

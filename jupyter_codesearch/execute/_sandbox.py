@@ -16,7 +16,7 @@ that:
    after the function is defined, and the answers are sent without waiting for each request.
 
 The child never receives test code or expected values: the asserts run on the trusted side
-(``_evaluator``), with the function's name bound to a proxy that calls into this child. The
+(``_tests``, in the kernel), with the function's name bound to a proxy that calls into this child. The
 trusted side decodes every answer itself, so a candidate can only ever claim a plain value.
 
 When the trusted side is done with a candidate it asks the zygote to *reap*: every process the
@@ -24,7 +24,8 @@ candidate left behind is killed (``kill(-1)`` from PID 1 of the sandbox; without
 candidate's process group and anything reparented to the zygote, which is a child subreaper)
 and the candidate's wait status is reported.
 
-Shipped into the sandbox as source together with ``_codec``; standard library only.
+The messages are declared in ``_protocol``. Shipped into the sandbox as source together with
+``_protocol`` and ``_codec``; standard library only.
 """
 
 from __future__ import annotations
@@ -46,21 +47,31 @@ import types
 from typing import Any
 
 from ._codec import Unserializable, _encode, from_tree, recv_msg, send_msg, to_tree
-
-CONTEXT_MODULE = "__codesearch_ctx__"
-"""Module the context runs in, on both sides, so pickled context classes resolve alike."""
+from ._protocol import (
+    CONTEXT_MODULE,
+    Answer,
+    ContextReply,
+    ContextRequest,
+    Described,
+    FirstMessage,
+    Hello,
+    Invalid,
+    Op,
+    Reaped,
+    SandboxLimits,
+    Size,
+    Spawned,
+    SpawnRequest,
+)
 
 _CALL_FD = 3
 _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
-_MAX_REPLY = 64 * 1024 * 1024
-
-
-_MAX_SOURCE = 512 * 1024
 _IN_OWN_PIDNS = [False]
 _DEVNULL = [0]
 _MAX_FD = [0]
-_READY = {"ready": True}
+_READY: FirstMessage = {"ready": True}
+_PLAN: str = Op.PLAN.value  # a plain str: compared once per message in the candidate
 try:
     _LIBC: Any = ctypes.CDLL(None, use_errno=True)
 except OSError:  # pragma: no cover - no C library to call
@@ -97,7 +108,8 @@ def zygote_main(ctl_fd: int) -> None:
     _MAX_FD[0] = _highest_fd()
     context = types.ModuleType(CONTEXT_MODULE)
     sys.modules[CONTEXT_MODULE] = context
-    send_msg(ctl, {"op": "hello", "pid": os.getpid(), "pidns": in_own_pidns})
+    hello: Hello = {"op": Op.HELLO, "pid": os.getpid(), "pidns": in_own_pidns}
+    send_msg(ctl, hello)
     current = 0  # the candidate alive now, if any: the one a reap is about
     while True:
         got = recv_msg(ctl, fds=False)
@@ -105,22 +117,24 @@ def zygote_main(ctl_fd: int) -> None:
             return
         msg, _ = got
         op = msg.get("op")
-        if op == "context":
+        if op == Op.CONTEXT:
             send_msg(ctl, _load_context(context, msg))
-        elif op == "spawn":
+        elif op == Op.SPAWN:
             if current:  # the previous candidate, done with: swept here, no message of its own
                 _reap(current, False, in_own_pidns)
                 current = 0
             code = _compile(msg["source"])
             if isinstance(code, str):  # invalid: no process needed to say so
-                send_msg(ctl, {"op": "invalid", "error": code})
+                invalid: Invalid = {"op": Op.INVALID, "error": code}
+                send_msg(ctl, invalid)
                 continue
             current = _spawn(ctl, context, code, msg)
             del code
-        elif op == "reap":
+        elif op == Op.REAP:
             status = _reap(current, bool(msg.get("wait")), in_own_pidns) if current else None
             current = 0
-            send_msg(ctl, {"op": "reaped", "status": status})
+            reaped: Reaped = {"op": Op.REAPED, "status": status}
+            send_msg(ctl, reaped)
 
 
 def _compile(source: str) -> types.CodeType | str:
@@ -129,8 +143,8 @@ def _compile(source: str) -> types.CodeType | str:
     Compiling does not run anything; a source that breaks the compiler breaks only this zygote,
     which the trusted side restarts. Returns the code, or why the source is invalid.
     """
-    if len(source) > _MAX_SOURCE:
-        return f"does not parse: the source is over {_MAX_SOURCE // 1024} KB"
+    if len(source) > Size.SOURCE:
+        return f"does not parse: the source is over {Size.SOURCE // 1024} KB"
     try:
         return compile(source, "<candidate>", "exec")
     except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError) as e:
@@ -141,15 +155,15 @@ def _compile(source: str) -> types.CodeType | str:
         return f"does not parse: {type(e).__name__}: {text}"
 
 
-def _load_context(module: types.ModuleType, msg: dict[str, Any]) -> dict[str, Any]:
+def _load_context(module: types.ModuleType, msg: ContextRequest) -> ContextReply:
     ns = module.__dict__
     try:
-        exec(compile(msg.get("preamble", ""), "<session>", "exec"), ns)
-        for name, blob in msg.get("objects", []):  # the user's values (--use), pickled by them
-            ns[name] = pickle.loads(bytes.fromhex(blob))
+        exec(compile(msg["preamble"], "<session>", "exec"), ns)
+        for obj in msg["objects"]:  # the user's values (--use), pickled by them
+            ns[obj["name"]] = pickle.loads(bytes.fromhex(obj["pickle"]))
         exec(compile(msg["source"], "<context>", "exec"), ns)
     except BaseException as e:  # a broken context is the user's to fix, not ours to die of
-        return {"op": "context", "ok": False, "error": _describe(e)}
+        return {"op": Op.CONTEXT, "ok": False, "error": _describe(e)}
     finally:
         sys.stdout.flush()
     _MAX_FD[0] = _highest_fd()  # the context may have opened some
@@ -157,10 +171,10 @@ def _load_context(module: types.ModuleType, msg: dict[str, Any]) -> dict[str, An
     gc.collect()
     gc.freeze()
     threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
-    return {"op": "context", "ok": True, "threads": threads}
+    return {"op": Op.CONTEXT, "ok": True, "threads": threads}
 
 
-def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, msg: dict[str, Any]) -> int:
+def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, msg: SpawnRequest) -> int:
     """Fork the candidate; its channel goes to the trusted side first.
 
     Sending before forking matters for speed: after fork every page the zygote writes is
@@ -169,8 +183,9 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     ours, theirs = socket.socketpair()
     out_r, out_w = os.pipe()
     _shared_limits(msg["limits"])
-    msg["limits"]["max_fd"] = max(_MAX_FD[0], ours.fileno(), theirs.fileno(), out_r, out_w)
-    send_msg(ctl, {"op": "spawned"}, (ours.fileno(), out_r))
+    max_fd = max(_MAX_FD[0], ours.fileno(), theirs.fileno(), out_r, out_w)
+    spawned: Spawned = {"op": Op.SPAWNED}
+    send_msg(ctl, spawned, (ours.fileno(), out_r))
     ours.close()
     os.close(out_r)
     try:
@@ -180,7 +195,7 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     else:
         if pid == 0:  # the candidate
             try:
-                _become_candidate(theirs.detach(), out_w, msg["limits"])
+                _become_candidate(theirs.detach(), out_w, msg["limits"], max_fd)
                 _run_candidate(context, code, msg["name"])
             finally:
                 os._exit(70)
@@ -189,7 +204,7 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     return pid
 
 
-def _become_candidate(call_fd: int, out_fd: int, limits: dict[str, Any]) -> None:
+def _become_candidate(call_fd: int, out_fd: int, limits: SandboxLimits, max_fd: int) -> None:
     # Signals keep the zygote's dispositions: SIGINT ignored (interrupts are the kernel's),
     # SIGXFSZ ignored by Python (a write past the file-size limit raises instead of killing).
     if not _IN_OWN_PIDNS[0]:
@@ -200,24 +215,26 @@ def _become_candidate(call_fd: int, out_fd: int, limits: dict[str, Any]) -> None
     os.dup2(call_fd, _CALL_FD)  # replaces the zygote's control socket in this process
     # Everything else the zygote holds, its control socket above all. The zygote knows how far
     # its descriptors go; a bounded closerange avoids a ctypes call (costly in a fresh fork).
-    os.closerange(_CALL_FD + 1, limits["max_fd"] + 1)
+    os.closerange(_CALL_FD + 1, max_fd + 1)
     # File size, core files and processes were limited in the zygote (_shared_limits); these two
     # are the candidate's own: CPU time counts from its fork, memory on top of the zygote's size.
     cpu = int(limits["cpu_s"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    if limits.get("as_bytes"):
-        resource.setrlimit(resource.RLIMIT_AS, (limits["as_bytes"], limits["as_bytes"]))
+    as_bytes = limits["as_bytes"]
+    if as_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (as_bytes, as_bytes))
 
 
 _applied: dict[int, int] = {}
 
 
-def _shared_limits(limits: dict[str, Any]) -> None:
+def _shared_limits(limits: SandboxLimits) -> None:
     """Limits the same for every candidate, set once in the zygote and inherited (hard, so a
     candidate cannot raise them): fewer calls in each fresh fork."""
     wanted = {resource.RLIMIT_CORE: 0, resource.RLIMIT_FSIZE: int(limits["fsize"])}
-    if limits.get("nproc"):
-        wanted[resource.RLIMIT_NPROC] = int(limits["nproc"])
+    nproc = limits["nproc"]
+    if nproc:
+        wanted[resource.RLIMIT_NPROC] = int(nproc)
     for which, value in wanted.items():
         if _applied.get(which) != value:
             resource.setrlimit(which, (value, value))  # only ever lowered: these are constants
@@ -243,7 +260,8 @@ def _run_candidate(context: types.ModuleType, code: types.CodeType, name: str) -
     try:
         exec(code, ns)
     except BaseException as e:
-        _reply({**_describe(e), "at_import": True})
+        failed: FirstMessage = {**_describe(e), "at_import": True}  # type: ignore[typeddict-item]
+        _reply(failed)
         return
     fn = ns.get(name)
     if not callable(fn):
@@ -254,7 +272,7 @@ def _run_candidate(context: types.ModuleType, code: types.CodeType, name: str) -
         msg = _receive()
         if msg is None:
             return
-        if msg.get("op") == "plan":
+        if msg.get("op") == _PLAN:
             # Calls known up front (literal arguments, one per test, in test order): answer them
             # all without waiting to be asked for each.
             for call in msg["calls"]:
@@ -285,7 +303,7 @@ def _read_exactly(n: int) -> bytes | None:
     return data
 
 
-def _reply(obj: dict[str, Any]) -> None:
+def _reply(obj: FirstMessage | Answer) -> None:
     try:
         data = _encode(obj).encode()
     except (ValueError, OverflowError):
@@ -295,7 +313,7 @@ def _reply(obj: dict[str, Any]) -> None:
         view = view[os.write(_CALL_FD, view):]
 
 
-def _call(fn: Any, msg: dict[str, Any]) -> dict[str, Any]:
+def _call(fn: Any, msg: dict[str, Any]) -> Answer:
     if "pickle" in msg:
         args, kwargs = pickle.loads(bytes.fromhex(msg["pickle"]))
         sent = None
@@ -303,18 +321,18 @@ def _call(fn: Any, msg: dict[str, Any]) -> dict[str, Any]:
         args, kwargs = from_tree(msg["args"]), from_tree(msg["kwargs"])
         sent = msg["args"]
     # The trusted side times live calls itself; for calls answered up front it can only bound
-    # this figure by what it observed (see _evaluator._Run.prefetch).
+    # this figure by what it observed (see _candidate.CandidateRun.prefetch).
     start = time.perf_counter()
     try:
         result = fn(*args, **kwargs)
     except BaseException as e:
-        return {**_describe(e), "t": time.perf_counter() - start}
+        return {**_describe(e), "t": time.perf_counter() - start}  # type: ignore[typeddict-item]
     elapsed = time.perf_counter() - start
     try:
         value = to_tree(result)
     except Unserializable as e:
         return {"unserializable": str(e), "t": elapsed}
-    reply: dict[str, Any] = {"value": value, "t": elapsed}
+    reply: Answer = {"value": value, "t": elapsed}
     if sent is not None:
         try:
             after = to_tree(args)
@@ -325,10 +343,7 @@ def _call(fn: Any, msg: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
-
-
-def _describe(e: BaseException) -> dict[str, Any]:
-    kind = "raised" if isinstance(e, Exception) else "exit"  # SystemExit, KeyboardInterrupt, ...
+def _describe(e: BaseException) -> Described:
     where = ""
     try:
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "<candidate>"]
@@ -336,7 +351,9 @@ def _describe(e: BaseException) -> dict[str, Any]:
             where = f"line {frames[-1].lineno}"
     except BaseException:
         pass
-    return {kind: type(e).__name__, "message": _msg(e), "where": where}
+    if isinstance(e, Exception):
+        return {"raised": type(e).__name__, "message": _msg(e), "where": where}
+    return {"exit": type(e).__name__, "message": _msg(e), "where": where}  # SystemExit, KeyboardInterrupt
 
 
 def _msg(e: BaseException) -> str:
@@ -380,8 +397,6 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
     status = _statuses.pop(pid, None)
     _statuses.clear()
     return status
-
-
 
 
 _WRITABLE = ("/tmp", "/tmp/home", "/tmp/work", "/dev/shm")

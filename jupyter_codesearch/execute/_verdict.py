@@ -1,15 +1,18 @@
-"""Verdicts built from the kernels' reports (caller side)."""
+"""Verdicts and behaviours built from the kernels' reports (caller side)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast, get_args
 
-from .._model import STATUSES, Behaviour, TestResult, Verdict
+from .._model import STATUSES, Behaviour, BehaviourKind, Status, TestResult, Verdict
+from ._protocol import BehaviourReport, VerdictReport
 
 __all__ = ["behaviour_from_report", "verdict_from_report"]
 
+_KINDS: tuple[BehaviourKind, ...] = get_args(BehaviourKind)
 
-def verdict_from_report(report: dict[str, Any], tests_by_line: dict[int, tuple[str, bool]]) -> Verdict:
+
+def verdict_from_report(report: VerdictReport, tests_by_line: dict[int, tuple[str, bool]]) -> Verdict:
     """Build from a kernel's report (made by our own trusted evaluator); the tests' source
     and hidden flags come from the spec, by line."""
     tests = tuple(
@@ -18,26 +21,22 @@ def verdict_from_report(report: dict[str, Any], tests_by_line: dict[int, tuple[s
             line=int(t["line"]), hidden=tests_by_line.get(int(t["line"]), ("", False))[1],
             got=t.get("got"), expected=t.get("expected"),
             error=t.get("error"), duration_s=float(t.get("duration_s") or 0.0),
-            calls=tuple(dict(c) for c in t.get("calls", ())),
+            calls=tuple(cast(dict[str, str], dict(c)) for c in t.get("calls", ())),
         )
-        for t in report.get("tests", ())
+        for t in report["tests"]
     )
-    status = report["status"]
-    if status not in STATUSES:
-        status = "error"
+    status: Status = next((s for s in STATUSES if s == report["status"]), "error")
     return Verdict(
         index=int(report["index"]), status=status, passed=status == "passed", tests=tests,
-        runtime_s=report.get("runtime_s"), error=report.get("error"),
-        stdout=report.get("stdout", ""), output_bytes=int(report.get("output_bytes", 0)),
+        runtime_s=report["runtime_s"], error=report["error"],
+        stdout=report["stdout"], output_bytes=int(report["output_bytes"]),
     )
 
 
-def behaviour_from_report(output: str, shown: str) -> Behaviour:
-    """A probe output as the evaluator reports it (``v:<digest>``, ``e:<name>``, or a status)."""
-    if output.startswith("v:"):
-        return Behaviour("value", output[2:], shown)
-    if output.startswith("e:"):
-        return Behaviour("raised", output[2:], shown)
-    if output in ("timeout", "crashed", "unserializable", "invalid"):
-        return Behaviour(output, "", shown)  # type: ignore[arg-type]
-    return Behaviour("crashed", output, shown)
+def behaviour_from_report(report: BehaviourReport) -> Behaviour:
+    """A probe behaviour as the evaluator reports it: the same three fields, kind checked."""
+    kind, detail, shown = report["kind"], report["detail"], report["shown"]
+    for known in _KINDS:
+        if kind == known:
+            return Behaviour(known, detail, shown)
+    return Behaviour("crashed", kind, shown)  # not one we know: no behaviour to compare it with

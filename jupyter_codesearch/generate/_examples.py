@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ..spec import Spec
+from ..spec import Spec, calls_name, literal_call
 
 __all__ = ["examples_from_spec"]
 
@@ -15,9 +15,10 @@ def examples_from_spec(spec: Spec) -> tuple[list[tuple[tuple[Any, ...], Any]], s
 
     Only visible tests are used: hidden ones stay out of everything that proposes candidates,
     so they keep checking what the examples did not say. Values must be literals; nothing is
-    evaluated. ``why_not`` says in one line why there are no examples.
+    evaluated (the call is read by ``spec.literal_call``, keywords as positions). ``why_not``
+    says in one line why there are no examples.
     """
-    name, params = spec.name, spec.stub.params
+    name = spec.name
     found: list[tuple[tuple[Any, ...], Any]] = []
     for test in spec.visible_tests:
         try:
@@ -30,8 +31,8 @@ def examples_from_spec(spec: Spec) -> tuple[list[tuple[tuple[Any, ...], Any]], s
         if len(cmp.ops) != 1 or not isinstance(cmp.ops[0], ast.Eq):
             continue
         for call, other in ((cmp.left, cmp.comparators[0]), (cmp.comparators[0], cmp.left)):
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == name:
-                example = _example(call, other, params)
+            if calls_name(call, name):
+                example = _example(spec, call, other)
                 if example is not None:
                     found.append(example)
                 break
@@ -42,15 +43,11 @@ def examples_from_spec(spec: Spec) -> tuple[list[tuple[tuple[Any, ...], Any]], s
     return [], f"no test has the form `assert {name}(<values>) == <value>` with literal values"
 
 
-def _example(call: ast.Call, expected: ast.expr, params: tuple[str, ...]) -> tuple[tuple[Any, ...], Any] | None:
+def _example(spec: Spec, call: ast.Call, expected: ast.expr) -> tuple[tuple[Any, ...], Any] | None:
+    read = literal_call(call, spec.name, spec.stub.params)
+    if read is None:
+        return None
     try:
-        args = [ast.literal_eval(a) for a in call.args]
-        for kw in call.keywords:
-            if kw.arg is None or kw.arg not in params:
-                return None
-            if params.index(kw.arg) != len(args):  # only keywords that fill the next position
-                return None
-            args.append(ast.literal_eval(kw.value))
-        return tuple(args), ast.literal_eval(expected)
+        return read.positional, ast.literal_eval(expected)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None

@@ -1,9 +1,9 @@
 """Run the synthesizer in a process of its own, streaming programs as JSON lines.
 
 A separate process keeps its CPU-bound search from holding the GIL of the user's kernel, and
-stopping it is a kill. Input (stdin, one JSON object): examples (as ``_codec`` trees), params,
-name, time_limit, max_programs. Output (stdout, one JSON object per line): ``{"program": src}``,
-``{"progress": {...}}``, ``{"unsupported": reason}``, finally ``{"done": true}``.
+stopping it is a kill. Input (stdin): one ``_protocol.SynthRequest`` line. Output (stdout): one
+``_protocol.SynthLine`` per line: ``{"program": src}``, ``{"progress": {...}}``,
+``{"unsupported": reason}``, finally ``{"done": true}``.
 """
 
 from __future__ import annotations
@@ -12,20 +12,22 @@ import json
 import sys
 import time
 from dataclasses import asdict
+from typing import cast
 
 from ..execute._codec import from_tree
+from ..execute._protocol import SynthLine, SynthRequest
 from ._synth import SynthProgress, SynthUnsupported, synthesize
 
 
 def main() -> None:
-    request = json.loads(sys.stdin.readline())
+    request = cast(SynthRequest, json.loads(sys.stdin.readline()))
     examples: list[tuple[tuple[object, ...], object]] = [
         (tuple(from_tree(a)), from_tree(e)) for a, e in request["examples"]  # type: ignore[arg-type]
     ]
     last = [0.0]
 
-    def emit(obj: object) -> None:
-        sys.stdout.write(json.dumps(obj) + "\n")
+    def emit(line: SynthLine) -> None:
+        sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
 
     def progress(p: SynthProgress) -> None:

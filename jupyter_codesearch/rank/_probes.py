@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..execute._codec import Unserializable, canonical, to_tree
-from ..spec import Spec
+from ..spec import Spec, literal_calls
 
 __all__ = ["MAX_PROBES", "call_arguments", "from_hints", "from_model_reply", "mutations", "probe_inputs"]
 
@@ -26,21 +26,9 @@ _BIG_INT = 1000  # big enough to matter, small enough that correct code stays fa
 
 
 def call_arguments(spec: Spec) -> list[tuple[Any, ...]]:
-    """Positional argument tuples of every call in the tests with literal arguments."""
-    found: list[tuple[Any, ...]] = []
-    for test in spec.items:
-        try:
-            tree = ast.parse(test.source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id == spec.name and not node.keywords):
-                try:
-                    found.append(tuple(ast.literal_eval(a) for a in node.args))
-                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                    continue
-    return found
+    """Positional argument tuples of every literal call in the tests and setup, nested ones too
+    (read by ``spec.literal_calls``: keywords that fill the next parameter count as positions)."""
+    return [call.positional for call in literal_calls(spec, spec.items)]
 
 
 def _variants(v: Any) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._calls import LiteralCall, calls_name, literal_call, literal_calls, planned_calls
 from ._spec import Item, Spec, Stub
 
-__all__ = ["Item", "Spec", "Stub"]
+__all__ = ["Item", "LiteralCall", "Spec", "Stub", "calls_name", "literal_call", "literal_calls", "planned_calls"]

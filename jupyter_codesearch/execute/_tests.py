@@ -1,0 +1,288 @@
+"""Running a spec's tests against one candidate, and the verdict that comes of it.
+
+The tests run here, on the trusted side, with the function's name bound to a
+:class:`~._candidate.Proxy`; the candidate only ever sees the calls' arguments. Shipped into
+the kernel as source: standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._candidate import CandidateRaised, CandidateRun, Proxy
+from ._channel import Abort
+from ._instrument import CMP_NAME, TRUTH_NAME, Check, record_cmp, record_truth
+from ._loaded import LoadedSpec, namespace
+from ._protocol import CallRecord, FirstMessage, LimitsPayload, ReportedTest, VerdictReport
+from ._shown import text
+from ._zygote import NotStarted, Spawner
+
+__all__ = ["TestOutcome", "VerdictDraft", "abort_message", "verify_one"]
+
+_CALLS_KEEP = 3
+"""Calls shown per test: the last few say enough about where it went wrong."""
+
+
+@dataclass
+class TestOutcome:
+    """One test as it ran; :meth:`report` is what the caller gets."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
+
+    line: int
+    source: str
+    hidden: bool
+    passed: bool = False
+    got: str | None = None
+    expected: str | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+    calls: list[CallRecord] = field(default_factory=list)
+
+    def report(self) -> ReportedTest:
+        """Without source and hidden flag (the caller has the spec) and without empty fields."""
+        out: ReportedTest = {"line": self.line, "passed": self.passed, "duration_s": self.duration_s}
+        if self.got is not None:
+            out["got"] = self.got
+        if self.expected is not None:
+            out["expected"] = self.expected
+        if self.error is not None:
+            out["error"] = self.error
+        if self.calls:
+            out["calls"] = self.calls
+        return out
+
+
+@dataclass
+class VerdictDraft:
+    """A verdict being made; :meth:`report` is what the caller gets."""
+
+    index: int
+    status: str = "error"
+    passed: bool = False
+    tests: list[TestOutcome] = field(default_factory=list)
+    runtime_s: float | None = None
+    error: str | None = None
+    stdout: str = ""
+    output_bytes: int = 0
+
+    def report(self) -> VerdictReport:
+        return {"index": self.index, "status": self.status, "passed": self.passed,
+                "tests": [t.report() for t in self.tests], "runtime_s": self.runtime_s, "error": self.error,
+                "stdout": self.stdout, "output_bytes": self.output_bytes}
+
+
+def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limits: LimitsPayload) -> VerdictReport:
+    """Run ``spec``'s tests against one candidate, in a process ``spawner`` starts for it."""
+    timeout = float(limits["timeout"])
+    verdict = VerdictDraft(index)
+    ns: dict[str, Any] = {}
+    try:  # before the candidate's clock starts: the context is the user's, not the candidate's
+        if spec.fast is None:
+            ns = namespace(spec)
+    except Exception as e:
+        verdict.error = f"the context failed: {type(e).__name__}: {text(e, 300)}"
+        return _finish(spec, verdict).report()
+    started = spawner.start(spec.zygote, spec.name, source, limits)
+    if isinstance(started, NotStarted):
+        verdict.status, verdict.error = started.status, started.error
+        return _finish(spec, verdict).report()
+    chan = started.chan
+    run = CandidateRun(chan, started.deadline, spec.name, spec.plan)
+    run.namespace = ns
+    try:
+        with _alarm(started.deadline):
+            _run_tests(spec, run, verdict)
+    except Abort as e:  # from the alarm, outside any proxy call
+        run.abort = run.abort or e
+    finally:
+        status = None
+        if run.abort is not None and run.abort.status == "crashed":
+            status = spawner.reap(wait=True)  # its wait status explains the crash
+        else:
+            spawner.done_with()
+        chan.drain_output()
+        chan.close()
+    _finish(spec, verdict)
+    verdict.stdout = chan.output.decode(errors="replace")
+    verdict.output_bytes = chan.output_bytes
+    if run.abort is not None:
+        verdict.status = run.abort.status
+        # Read before abort_message, which renames a CPU-limit kill to "timeout" only in the
+        # message it returns and on the abort (as the evaluator did before it was split).
+        verdict.error = abort_message(run.abort, status, timeout)
+    durations = sorted(t.duration_s for t in verdict.tests if t.calls)
+    if durations:
+        verdict.runtime_s = durations[len(durations) // 2]
+    if run.answered_in is not None and durations and run.abort is None:
+        # Answers streamed in one go cannot be timed one by one here, and the candidate's own
+        # split can be faked; the total since it received the arguments cannot. Mean, then.
+        verdict.runtime_s = run.answered_in / len(durations)
+    return verdict.report()
+
+
+def _definition_ok(run: CandidateRun, verdict: VerdictDraft) -> bool:
+    """Read the first message: whether the candidate parsed, defined the function, imported."""
+    first: FirstMessage | None = run.chan.recv(run.deadline) if run.abort is None else None  # type: ignore[assignment]
+    if first is None:
+        run.abort = run.abort or Abort("crashed", "")
+        return False
+    if "invalid" in first:
+        verdict.status, verdict.error = "invalid", text(first["invalid"], 500)
+        return False
+    if "exit" in first:
+        run.abort = Abort("crashed", f"raised {text(first['exit'], 100)} while being defined")
+        return False
+    if "raised" in first:
+        kind = text(first["raised"], 100)
+        if kind == "MemoryError":
+            run.abort = Abort("memory", "ran out of memory while being defined")
+            return False
+        msg = text(first.get("message", ""), 500)
+        verdict.status = "error"
+        verdict.error = (f"raised {kind}: {msg}" if msg else f"raised {kind}") + " while being defined"
+        return False
+    return True
+
+
+def _run_tests(spec: LoadedSpec, run: CandidateRun, verdict: VerdictDraft) -> None:
+    if not _definition_ok(run, verdict):
+        return
+    run.prefetch()
+    ns = run.namespace
+    if spec.fast is None:
+        ns = run.namespace = namespace(spec)
+    ns[spec.name] = Proxy(run, spec.name)
+    ns[CMP_NAME] = lambda a, b, op, got_left: record_cmp(run, a, b, op, got_left)
+    ns[TRUTH_NAME] = lambda v, negate: record_truth(run, v, negate)
+    tests = verdict.tests
+    raised_by_candidate = False
+    broken_setup: str | None = None
+    try:
+        fast = iter(spec.fast or ())
+        for step in spec.steps:
+            if run.abort is not None:
+                break
+            if step.kind == "setup" and spec.fast:
+                continue  # already run, once, to compute what the fast checks compare with
+            code: types.CodeType | Check = next(fast) if step.kind == "test" and spec.fast else step.code
+            if step.kind == "setup":
+                if broken_setup is None:
+                    try:
+                        exec(step.code, ns)
+                    except Exception as e:
+                        broken_setup = f"setup at line {step.line} raised {type(e).__name__}: {text(e, 200)}"
+                        raised_by_candidate |= isinstance(e, CandidateRaised)
+                continue
+            result = TestOutcome(step.line, step.source, step.hidden)
+            tests.append(result)
+            if broken_setup is not None:
+                result.error = broken_setup
+                continue
+            raised_by_candidate |= _run_test(run, code, ns, result)
+    except Abort as e:
+        run.abort = run.abort or e
+    if run.abort is None:
+        _judge(verdict, raised_by_candidate)
+
+
+def _judge(verdict: VerdictDraft, raised_by_candidate: bool) -> None:
+    tests = verdict.tests
+    if tests and all(t.passed for t in tests):
+        verdict.status, verdict.passed = "passed", True
+        return
+    verdict.status = "error" if raised_by_candidate else "failed"
+    failing = next(t for t in tests if not t.passed)
+    if raised_by_candidate:  # point at the test the candidate raised in
+        failing = next((t for t in tests if (t.error or "").startswith("the candidate")), failing)
+    verdict.error = f"line {failing.line}: " + (failing.error or "assertion failed")
+
+
+def _run_test(run: CandidateRun, code: types.CodeType | Check, ns: dict[str, Any], result: TestOutcome) -> bool:
+    """Run one test; fill in ``result``; True when it failed because the candidate raised."""
+    run.seen = {}
+    first_call = len(run.calls)
+    before = run.call_time
+    by_candidate = False
+    try:
+        if callable(code):
+            code(run)
+        else:
+            exec(code, ns)
+        result.passed = True
+    except Abort:
+        result.error = "not run to the end: the candidate stopped"
+        raise
+    except Exception as e:
+        by_candidate = isinstance(e, CandidateRaised)
+        if isinstance(e, AssertionError) and not by_candidate:
+            result.error = f"AssertionError: {str(e)[:300]}" if str(e) else None
+        else:
+            who = "the candidate raised " if by_candidate else ""
+            where = getattr(e, "where", "")
+            result.error = f"{who}{type(e).__name__}: {str(e)[:300]}" + (f" ({where})" if where else "")
+    finally:
+        result.duration_s = run.call_time - before
+        if "got" in run.seen:
+            result.got = run.seen["got"]
+        if "expected" in run.seen:
+            result.expected = run.seen["expected"]
+        result.calls = run.calls[first_call:][-_CALLS_KEEP:]
+    return by_candidate
+
+
+def _finish(spec: LoadedSpec, verdict: VerdictDraft) -> VerdictDraft:
+    """Tests never reached (invalid, crashed, stopped early) are listed too, as not passed."""
+    done = {t.line for t in verdict.tests}
+    for step in spec.tests:
+        if step.line not in done:
+            verdict.tests.append(TestOutcome(step.line, step.source, step.hidden, error="not run"))
+    return verdict
+
+
+def abort_message(abort: Abort, status: int | None, timeout: float) -> str:
+    """Why a candidate stopped, in words: its abort's detail, or its wait ``status`` explained."""
+    if abort.detail:
+        return abort.detail
+    if abort.status == "timeout":
+        return f"timed out after {timeout:g} s"
+    if status is not None and os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            abort.status = "timeout"
+            return f"used more than its CPU time limit ({timeout:g} s)"
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"killed by {name}"
+    if status is not None and os.WIFEXITED(status):
+        return f"exited with status {os.WEXITSTATUS(status)} before returning"
+    return "the candidate process died"
+
+
+@contextlib.contextmanager
+def _alarm(deadline: float) -> Iterator[None]:
+    """Bound the trusted side too: a test can loop on its own, outside any call."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def fire(signum: int, frame: Any) -> None:
+        raise Abort("timeout", "")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, deadline - time.monotonic() + 0.5))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

@@ -1,0 +1,287 @@
+"""The kernel's zygote: started for a context, asked to spawn and reap candidates, discarded
+when it fails; and the /proc readings that bound a candidate's memory.
+
+The zygote itself is ``_sandbox.zygote_main`` in a process of its own (inside the inner
+bubblewrap sandbox where available); this module is the kernel's side of that conversation.
+Shipped into the kernel as source: standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._channel import Abort, Channel
+from ._codec import recv_msg, send_msg
+from ._protocol import ContextReply, ContextRequest, Hello, KernelConfig, LimitsPayload, Op, Size, SpawnRequest
+from ._shown import text
+
+__all__ = ["ContextFailed", "NotStarted", "Spawner", "Started", "Zygote", "ZygoteLost", "unique_kb", "vm_size"]
+
+_NPROC = 64
+"""Processes a candidate may have (per user namespace, so only set inside the sandbox)."""
+_REQUEST_TIMEOUT = 10.0
+_HELLO_TIMEOUT = 60.0
+
+
+class ZygoteLost(Exception):
+    """The zygote died, hung or answered nonsense: it is discarded and started afresh."""
+
+
+class ContextFailed(Exception):
+    """The spec's context (the user's imports and helpers) failed to load in the zygote."""
+
+
+class Zygote:
+    """One zygote process holding one context."""
+
+    def __init__(self, cfg: KernelConfig, context: ContextRequest) -> None:
+        self.context = context
+        ours, theirs = socket.socketpair()
+        self.ctl = ours
+        prefix = list(cfg["zygote_prefix"])
+        info_r = info_w = -1
+        pass_fds = [theirs.fileno()]
+        if prefix:
+            info_r, info_w = os.pipe()
+            pass_fds.append(info_w)
+            prefix = [*prefix[:-1], "--info-fd", str(info_w), prefix[-1]]  # last item is "--"
+        self.errlog = open(os.path.join(cfg["tmp"], f"zygote-{os.getpid()}-{id(self)}.log"), "w+b")
+        argv = [*prefix, cfg["python"], "-I", "-c", cfg["zygote_boot"], str(theirs.fileno())]
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.errlog,
+            pass_fds=pass_fds, env=cfg["zygote_env"], cwd=cfg["tmp"], start_new_session=True,
+        )
+        theirs.close()
+        self.pid = self.proc.pid  # the zygote's pid as we see it (bwrap's child below)
+        self.pidns = False
+        if info_w >= 0:
+            os.close(info_w)
+            with os.fdopen(info_r, "rb") as f:
+                try:
+                    self.pid = int(json.loads(f.read().decode() or "{}").get("child-pid", self.pid))
+                except ValueError:
+                    pass
+        try:
+            self._handshake(context, cfg["context_timeout"])
+        except BaseException:
+            self.kill()
+            raise
+        self.as_base = vm_size(self.pid)
+
+    def _handshake(self, context: ContextRequest, timeout: float) -> None:
+        hello: Hello = self.request(None, _HELLO_TIMEOUT)[0]  # type: ignore[assignment]
+        self.pidns = bool(hello.get("pidns"))
+        reply: ContextReply = self.request(context, timeout)[0]  # type: ignore[assignment]
+        if not reply.get("ok"):
+            err = reply.get("error", {})
+            raise ContextFailed(f"{err.get('raised') or err.get('exit')}: {err.get('message', '')}")
+
+    def request(self, msg: object | None, timeout: float) -> tuple[dict[str, Any], list[int]]:
+        """Send ``msg`` (if any) and wait for the reply and the descriptors that came with it."""
+        if msg is not None:
+            send_msg(self.ctl, msg)
+        ready, _, _ = select.select([self.ctl], [], [], timeout)
+        got = recv_msg(self.ctl) if ready else None
+        if got is None:
+            raise ZygoteLost(self._why())
+        return got
+
+    def _why(self) -> str:
+        with contextlib.suppress(OSError):
+            self.errlog.seek(0)
+            tail = self.errlog.read()[-500:].decode(errors="replace").strip()
+            if tail:
+                return tail
+        return "the zygote stopped responding"
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """Take the zygote down with everything it started; remove its log."""
+        if not self.pidns:  # no PID namespace to take everything down with it: sweep by hand
+            for pid in proc_children(self.pid):
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        with contextlib.suppress(Exception):
+            self.proc.wait(5)
+        self.ctl.close()
+        self.errlog.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.errlog.name)
+
+
+@dataclass
+class Started:
+    """A candidate process is running; talk to it on ``chan`` until ``deadline`` (monotonic)."""
+
+    chan: Channel
+    deadline: float
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    """No candidate process: why, as a verdict's status and error."""
+
+    status: Literal["error", "invalid", "crashed"]
+    error: str
+
+
+class Spawner:
+    """The kernel's one zygote (one context at a time) and the candidate it last started.
+
+    After a candidate is done with, it stays *unreaped* until the next spawn (the zygote sweeps
+    it then, with no message of its own) or :meth:`sweep` at the end of a batch.
+    """
+
+    def __init__(self, cfg: KernelConfig) -> None:
+        self.cfg = cfg
+        self.zygote: Zygote | None = None
+        self.unreaped = False
+
+    def start(self, context: ContextRequest, name: str, source: str, limits: LimitsPayload) -> Started | NotStarted:
+        """Start one candidate process for ``source`` (defining ``name``) under ``limits``."""
+        timeout = float(limits["timeout"])
+        try:
+            zygote = self._zygote_for(context)
+        except ContextFailed as e:
+            return NotStarted("error", f"the context failed in the sandbox: {e}")
+        except (ZygoteLost, OSError) as e:
+            return NotStarted("error", f"the sandbox failed to start: {e}")
+        deadline = time.monotonic() + timeout
+        memory_mb = int(limits["memory_mb"])
+        spawn: SpawnRequest = {"op": Op.SPAWN, "source": source, "name": name, "limits": {
+            "cpu_s": max(1, int(timeout + 0.999)),
+            "fsize": Size.FILE,
+            "as_bytes": (zygote.as_base + memory_mb * (1 << 20)) if zygote.as_base else None,
+            "nproc": _NPROC if zygote.pidns else None,
+        }}
+        self.unreaped = False  # the zygote sweeps its previous candidate before this one
+        try:
+            reply, fds = zygote.request(spawn, _REQUEST_TIMEOUT)
+            if reply.get("op") == Op.INVALID:
+                return NotStarted("invalid", text(reply.get("error"), 500))
+            if reply.get("op") != Op.SPAWNED or len(fds) != 2:
+                for fd in fds:
+                    os.close(fd)
+                raise ZygoteLost(f"unexpected reply from the zygote: {text(reply, 100)}")
+            chan = Channel(fds[0], fds[1])
+            chan.watch = self._memory_watch(zygote, memory_mb)
+            return Started(chan, deadline)
+        except (ZygoteLost, OSError, KeyError, ValueError) as e:
+            self.discard()
+            return NotStarted("crashed", f"could not start the candidate: {e}")
+
+    def done_with(self) -> None:
+        """The current candidate is finished: swept with the next spawn, or by :meth:`sweep`."""
+        self.unreaped = True
+
+    def sweep(self) -> None:
+        """Nothing of the last candidate outlives the batch."""
+        if self.unreaped:
+            self.reap(wait=False)
+
+    def reap(self, wait: bool) -> int | None:
+        """Sweep the current candidate (and everything it started); its wait status if ``wait``."""
+        z = self.zygote
+        self.unreaped = False
+        if z is None:
+            return None
+        try:
+            reply, _ = z.request({"op": Op.REAP, "wait": wait}, _REQUEST_TIMEOUT)
+            if reply.get("op") != Op.REAPED:
+                raise ZygoteLost(f"unexpected reply from the zygote: {text(reply, 100)}")
+            status = reply.get("status")
+            return status if isinstance(status, int) else None
+        except (ZygoteLost, OSError):
+            self.discard()  # it was killed, stopped, or hung: take its sandbox down
+            return None
+
+    def discard(self) -> None:
+        """Kill the zygote; the next candidate starts a fresh one."""
+        if self.zygote is not None:
+            self.zygote.kill()
+            self.zygote = None
+        self.unreaped = False  # its processes went with its sandbox
+
+    def _zygote_for(self, context: ContextRequest) -> Zygote:
+        z = self.zygote
+        if z is not None and z.context == context and z.alive():
+            return z
+        self.discard()
+        self.zygote = Zygote(self.cfg, context)
+        return self.zygote
+
+    @staticmethod
+    def _memory_watch(zygote: Zygote, memory_mb: int) -> Callable[[], None]:
+        """A check, run while waiting on a candidate, of the memory all its processes hold.
+
+        RLIMIT_AS bounds each process; a candidate may fork. The zygote runs one candidate at a
+        time, so everything below it belongs to the current one.
+        """
+        budget = memory_mb * 1024  # kB
+
+        def check() -> None:
+            if unique_kb(zygote.pid) > budget:
+                raise Abort("memory", f"its processes used more than {memory_mb} MB together")
+
+        return check
+
+
+# -- /proc -----------------------------------------------------------------------------------------
+
+
+def vm_size(pid: int) -> int | None:
+    """The address space of ``pid`` in bytes (``None`` when /proc cannot say)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def unique_kb(root: int) -> int:
+    """Memory the processes below ``root`` hold of their own (Pss), in kB."""
+    total = 0
+    frontier = proc_children(root)
+    seen: set[int] = set()
+    while frontier:
+        pid = frontier.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        frontier += proc_children(pid)
+        with contextlib.suppress(OSError, ValueError):
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+    return total
+
+
+def proc_children(pid: int) -> list[int]:
+    """Direct children of ``pid``, from every one of its threads."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(p) for p in f.read().split()]
+    return found
