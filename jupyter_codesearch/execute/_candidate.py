@@ -18,7 +18,7 @@ from ._codec import Unserializable, from_tree, to_tree
 from ._protocol import Answer, CallRecord, CallRequest, Op, PlannedCall, PlanRequest
 from ._shown import label, short, text
 
-__all__ = ["CONTEXT_EXC", "CandidateRaised", "CandidateRun", "Proxy"]
+__all__ = ["CONTEXT_EXC", "CandidateRaised", "Proxy", "Trial"]
 
 CONTEXT_EXC: dict[str, type[Exception]] = {}
 """Exception classes the spec's context defines, by name: a candidate raising one of those is
@@ -32,18 +32,18 @@ class CandidateRaised(Exception):
 class Proxy:
     """Stands for the candidate function in the trusted test namespace."""
 
-    def __init__(self, run: CandidateRun, name: str) -> None:
-        self._run = run
+    def __init__(self, trial: Trial, name: str) -> None:
+        self._trial = trial
         self.__name__ = self.__qualname__ = name
 
     def __repr__(self) -> str:
         return f"<candidate {self.__name__}>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._run.call(args, kwargs)
+        return self._trial.call(args, kwargs)
 
 
-class CandidateRun:
+class Trial:
     """One candidate's verification: its channel, deadline, and what the tests saw.
 
     ``abort`` is set once the candidate can answer no more (timed out, died, sent garbage);

@@ -32,7 +32,7 @@ _OPS = list(_CMP.values())
 
 
 class Recorder(Protocol):
-    """What a test records into and calls through: one candidate's run (``_candidate.CandidateRun``)."""
+    """What a test records into and calls through: one candidate's run (``_candidate.Trial``)."""
 
     seen: dict[str, Any]
 
@@ -80,17 +80,17 @@ def compile_item(source: str, line: int, name: str) -> types.CodeType:
     return compile(tree, "<cell>", "exec")
 
 
-def record_cmp(run: Recorder, a: Any, b: Any, op: int, got_left: bool) -> Any:
+def record_cmp(trial: Recorder, a: Any, b: Any, op: int, got_left: bool) -> Any:
     """``a <op> b``, noting which side is the candidate's (got) and what it was compared with."""
     symbol, fn = _OPS[op]
     got, other = (a, b) if got_left else (b, a)
-    run.seen = {"got": short(got), "expected": short(other) if symbol == "==" else f"{symbol} {short(other)}"}
+    trial.seen = {"got": short(got), "expected": short(other) if symbol == "==" else f"{symbol} {short(other)}"}
     return fn(a, b)
 
 
-def record_truth(run: Recorder, value: Any, negate: bool) -> Any:
+def record_truth(trial: Recorder, value: Any, negate: bool) -> Any:
     """``value`` (or ``not value``), noting it as got."""
-    run.seen = {"got": short(value), "expected": "a false value" if negate else "a true value"}
+    trial.seen = {"got": short(value), "expected": "a false value" if negate else "a true value"}
     return (not value) if negate else value
 
 
@@ -104,18 +104,18 @@ def fast_check(test: ast.expr, ns: dict[str, Any]) -> Check:
         expected = eval(compile(ast.Expression(test.comparators[0]), "<cell>", "eval"), ns)
         shown = short(expected) if symbol == "==" else f"{symbol} {short(expected)}"
 
-        def compare(run: Recorder) -> None:
-            got = run.call((), {})
-            run.seen = {"got": short(got), "expected": shown}
+        def compare(trial: Recorder) -> None:
+            got = trial.call((), {})
+            trial.seen = {"got": short(got), "expected": shown}
             if not fn(got, expected):
                 raise AssertionError
 
         return compare
     negate = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
 
-    def truth(run: Recorder) -> None:
-        got = run.call((), {})
-        run.seen = {"got": short(got), "expected": "a false value" if negate else "a true value"}
+    def truth(trial: Recorder) -> None:
+        got = trial.call((), {})
+        trial.seen = {"got": short(got), "expected": "a false value" if negate else "a true value"}
         if bool(got) == negate:
             raise AssertionError
 

@@ -351,7 +351,7 @@ class KernelPool:
             try:
                 if kernel.kc is None:  # a restart failed earlier: try again before giving up
                     await kernel.start()
-                await self._run(kernel, batch)
+                await self._run_batch(kernel, batch)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # never let a worker die with jobs waiting on it
@@ -360,7 +360,7 @@ class KernelPool:
                     if not job.future.done():
                         job.future.set_exception(error)
 
-    async def _run(self, kernel: _Kernel, batch: list[_Job]) -> None:
+    async def _run_batch(self, kernel: _Kernel, batch: list[_Job]) -> None:
         spec, limits = batch[0].spec, batch[0].limits
         pending = {job.uid: job for job in batch}
         order = [job.uid for job in batch]

@@ -321,7 +321,7 @@ def _call(fn: Any, msg: dict[str, Any]) -> Answer:
         args, kwargs = from_tree(msg["args"]), from_tree(msg["kwargs"])
         sent = msg["args"]
     # The trusted side times live calls itself; for calls answered up front it can only bound
-    # this figure by what it observed (see _candidate.CandidateRun.prefetch).
+    # this figure by what it observed (see _candidate.Trial.prefetch).
     start = time.perf_counter()
     try:
         result = fn(*args, **kwargs)

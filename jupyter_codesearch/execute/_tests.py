@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._candidate import CandidateRaised, CandidateRun, Proxy
+from ._candidate import CandidateRaised, Proxy, Trial
 from ._channel import Abort
 from ._instrument import CMP_NAME, TRUTH_NAME, Check, record_cmp, record_truth
 from ._loaded import LoadedSpec, namespace
@@ -96,16 +96,16 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
         verdict.status, verdict.error = started.status, started.error
         return _finish(spec, verdict).report()
     chan = started.chan
-    run = CandidateRun(chan, started.deadline, spec.name, spec.plan)
-    run.namespace = ns
+    trial = Trial(chan, started.deadline, spec.name, spec.plan)
+    trial.namespace = ns
     try:
         with _alarm(started.deadline):
-            _run_tests(spec, run, verdict)
+            _run_tests(spec, trial, verdict)
     except Abort as e:  # from the alarm, outside any proxy call
-        run.abort = run.abort or e
+        trial.abort = trial.abort or e
     finally:
         status = None
-        if run.abort is not None and run.abort.status == "crashed":
+        if trial.abort is not None and trial.abort.status == "crashed":
             status = spawner.reap(wait=True)  # its wait status explains the crash
         else:
             spawner.done_with()
@@ -114,37 +114,37 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
     _finish(spec, verdict)
     verdict.stdout = chan.output.decode(errors="replace")
     verdict.output_bytes = chan.output_bytes
-    if run.abort is not None:
-        verdict.status = run.abort.status
+    if trial.abort is not None:
+        verdict.status = trial.abort.status
         # Read before abort_message, which renames a CPU-limit kill to "timeout" only in the
         # message it returns and on the abort (as the evaluator did before it was split).
-        verdict.error = abort_message(run.abort, status, timeout)
+        verdict.error = abort_message(trial.abort, status, timeout)
     durations = sorted(t.duration_s for t in verdict.tests if t.calls)
     if durations:
         verdict.runtime_s = durations[len(durations) // 2]
-    if run.answered_in is not None and durations and run.abort is None:
+    if trial.answered_in is not None and durations and trial.abort is None:
         # Answers streamed in one go cannot be timed one by one here, and the candidate's own
         # split can be faked; the total since it received the arguments cannot. Mean, then.
-        verdict.runtime_s = run.answered_in / len(durations)
+        verdict.runtime_s = trial.answered_in / len(durations)
     return verdict.report()
 
 
-def _definition_ok(run: CandidateRun, verdict: VerdictDraft) -> bool:
+def _definition_ok(trial: Trial, verdict: VerdictDraft) -> bool:
     """Read the first message: whether the candidate parsed, defined the function, imported."""
-    first: FirstMessage | None = run.chan.recv(run.deadline) if run.abort is None else None  # type: ignore[assignment]
+    first: FirstMessage | None = trial.chan.recv(trial.deadline) if trial.abort is None else None  # type: ignore[assignment]
     if first is None:
-        run.abort = run.abort or Abort("crashed", "")
+        trial.abort = trial.abort or Abort("crashed", "")
         return False
     if "invalid" in first:
         verdict.status, verdict.error = "invalid", text(first["invalid"], 500)
         return False
     if "exit" in first:
-        run.abort = Abort("crashed", f"raised {text(first['exit'], 100)} while being defined")
+        trial.abort = Abort("crashed", f"raised {text(first['exit'], 100)} while being defined")
         return False
     if "raised" in first:
         kind = text(first["raised"], 100)
         if kind == "MemoryError":
-            run.abort = Abort("memory", "ran out of memory while being defined")
+            trial.abort = Abort("memory", "ran out of memory while being defined")
             return False
         msg = text(first.get("message", ""), 500)
         verdict.status = "error"
@@ -153,23 +153,23 @@ def _definition_ok(run: CandidateRun, verdict: VerdictDraft) -> bool:
     return True
 
 
-def _run_tests(spec: LoadedSpec, run: CandidateRun, verdict: VerdictDraft) -> None:
-    if not _definition_ok(run, verdict):
+def _run_tests(spec: LoadedSpec, trial: Trial, verdict: VerdictDraft) -> None:
+    if not _definition_ok(trial, verdict):
         return
-    run.prefetch()
-    ns = run.namespace
+    trial.prefetch()
+    ns = trial.namespace
     if spec.fast is None:
-        ns = run.namespace = namespace(spec)
-    ns[spec.name] = Proxy(run, spec.name)
-    ns[CMP_NAME] = lambda a, b, op, got_left: record_cmp(run, a, b, op, got_left)
-    ns[TRUTH_NAME] = lambda v, negate: record_truth(run, v, negate)
+        ns = trial.namespace = namespace(spec)
+    ns[spec.name] = Proxy(trial, spec.name)
+    ns[CMP_NAME] = lambda a, b, op, got_left: record_cmp(trial, a, b, op, got_left)
+    ns[TRUTH_NAME] = lambda v, negate: record_truth(trial, v, negate)
     tests = verdict.tests
     raised_by_candidate = False
     broken_setup: str | None = None
     try:
         fast = iter(spec.fast or ())
         for step in spec.steps:
-            if run.abort is not None:
+            if trial.abort is not None:
                 break
             if step.kind == "setup" and spec.fast:
                 continue  # already run, once, to compute what the fast checks compare with
@@ -187,10 +187,10 @@ def _run_tests(spec: LoadedSpec, run: CandidateRun, verdict: VerdictDraft) -> No
             if broken_setup is not None:
                 result.error = broken_setup
                 continue
-            raised_by_candidate |= _run_test(run, code, ns, result)
+            raised_by_candidate |= _run_test(trial, code, ns, result)
     except Abort as e:
-        run.abort = run.abort or e
-    if run.abort is None:
+        trial.abort = trial.abort or e
+    if trial.abort is None:
         _judge(verdict, raised_by_candidate)
 
 
@@ -206,15 +206,15 @@ def _judge(verdict: VerdictDraft, raised_by_candidate: bool) -> None:
     verdict.error = f"line {failing.line}: " + (failing.error or "assertion failed")
 
 
-def _run_test(run: CandidateRun, code: types.CodeType | Check, ns: dict[str, Any], result: TestOutcome) -> bool:
+def _run_test(trial: Trial, code: types.CodeType | Check, ns: dict[str, Any], result: TestOutcome) -> bool:
     """Run one test; fill in ``result``; True when it failed because the candidate raised."""
-    run.seen = {}
-    first_call = len(run.calls)
-    before = run.call_time
+    trial.seen = {}
+    first_call = len(trial.calls)
+    before = trial.call_time
     by_candidate = False
     try:
         if callable(code):
-            code(run)
+            code(trial)
         else:
             exec(code, ns)
         result.passed = True
@@ -230,12 +230,12 @@ def _run_test(run: CandidateRun, code: types.CodeType | Check, ns: dict[str, Any
             where = getattr(e, "where", "")
             result.error = f"{who}{type(e).__name__}: {str(e)[:300]}" + (f" ({where})" if where else "")
     finally:
-        result.duration_s = run.call_time - before
-        if "got" in run.seen:
-            result.got = run.seen["got"]
-        if "expected" in run.seen:
-            result.expected = run.seen["expected"]
-        result.calls = run.calls[first_call:][-_CALLS_KEEP:]
+        result.duration_s = trial.call_time - before
+        if "got" in trial.seen:
+            result.got = trial.seen["got"]
+        if "expected" in trial.seen:
+            result.expected = trial.seen["expected"]
+        result.calls = trial.calls[first_call:][-_CALLS_KEEP:]
     return by_candidate
 
 
