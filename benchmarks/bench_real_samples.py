@@ -167,10 +167,37 @@ def judge(task: Task, code: str, key: str) -> bool:
     return task.correct[key]
 
 
+ABLATIONS = ("votes only", "probes only", "model tests only", "both")
+"""Rankings computed from the same run: no probes; every probe but the model-written tests; only
+the model-written tests (inputs and answers); everything (what a run does)."""
+
+
+def ablated(cands: Sequence[Any], probes: Any, which: str) -> list[Any]:
+    """The ranking with only some probes, from the same candidates (their behaviours masked)."""
+    from dataclasses import replace
+
+    from jupyter_codesearch._seams import ProbeSet
+    from jupyter_codesearch.rank import clusters, ranked
+
+    if which == "votes only":
+        return ranked(cands)
+    if which == "both":
+        keep = list(range(len(probes)))
+    else:
+        model = which == "model tests only"
+        keep = [i for i, o in enumerate(probes.origins) if (o == "model") == model]
+    masked = ProbeSet(tuple(probes.trees[i] for i in keep), tuple(probes.origins[i] for i in keep),
+                      tuple(probes.expected[i] for i in keep))
+    plain = [replace(c, behaviours=None if c.behaviours is None or not keep else
+                     tuple(c.behaviours[i] for i in keep)) for c in cands]
+    return ranked(plain, clusters(plain, masked))
+
+
 @dataclass(frozen=True)
 class Outcome:
     task_id: str
     top1: bool
+    ablations: dict[str, bool]
     random_visible: float | None
     """Expected correctness of a random sample that passes the visible asserts (None: none does)."""
     raw: float
@@ -195,9 +222,13 @@ def run_task(task: Task, url: str, options: dict[str, Any]) -> Outcome:
     total = sum(c.samples for c in cands)
     visible = [c for c in cands if c.passed]
     weight = sum(c.samples for c in visible)
+    def right(order: Sequence[Any]) -> bool:
+        return bool(order) and order[0].passed and verdicts[order[0].key]
+
     return Outcome(
         task.task_id,
-        top1=bool(cands) and cands[0].passed and verdicts[cands[0].key],
+        top1=right(cands),
+        ablations={which: right(ablated(run.candidates, run.probe_set, which)) for which in ABLATIONS},
         random_visible=(sum(c.samples * verdicts[c.key] for c in visible) / weight) if weight else None,
         raw=sum(c.samples * verdicts[c.key] for c in cands) / total if total else 0.0,
         oracle=any(verdicts.values()),
@@ -217,6 +248,9 @@ def report(outcomes: Sequence[Outcome], wall: float) -> None:
     print(f"  random among visible-passing:  {rand:6.1%}")
     print(f"  raw pass@1:                    {raw:6.1%}")
     print(f"  oracle (some sample correct):  {oracle:6.1%}")
+    for which in ABLATIONS:
+        share = sum(o.ablations[which] for o in outcomes) / n
+        print(f"  ablation, {which + ':':<28}{share:6.1%}")
     print(f"  mean samples used:             {statistics.mean(o.samples_used for o in outcomes):6.1f}")
     print(f"  mean probe calls:              {statistics.mean(o.probe_calls for o in outcomes):6.1f}")
     print(f"  target: top-1 >= random + 10 points ({'MET' if top1 >= rand + 0.10 else 'NOT MET'}), "

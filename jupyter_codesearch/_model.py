@@ -244,15 +244,27 @@ class Progress:
 
 @dataclass(frozen=True)
 class Cluster:
-    """Passing candidates with the same behaviour on every probe. ``id`` 1 ranks first."""
+    """Passing candidates with the same behaviour on every in-domain probe. ``id`` 1 ranks first."""
 
     id: int
     members: tuple[int, ...]
     weight: int
     """Votes: the samples behind the members, the synthesizer's counting once."""
     failures: int
-    """Probes on which this behaviour is an exception, a timeout or a crash."""
+    """In-domain probes on which this behaviour is an exception, a timeout or a crash."""
     behaviours: tuple[Behaviour, ...]
+    """Its representative's behaviour on every probe."""
+    representative: int = -1
+    """The member shown for it: the program most samples gave, then the fastest, the smallest."""
+    agreed: int = 0
+    """Model-written tests whose expected answer this behaviour gives."""
+    checked: int = 0
+    """Model-written tests with an answer among the probes."""
+    doc_agreed: int = 0
+    """Examples of the stub's docstring whose answer this behaviour gives."""
+    doc_checked: int = 0
+    score: float = 0.0
+    """What orders clusters (see ``rank._policy.cluster_score``)."""
 
     @property
     def shown(self) -> tuple[str, ...]:

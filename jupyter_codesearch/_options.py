@@ -164,6 +164,10 @@ SETTINGS: tuple[Setting, ...] = (
             "else synth)", surfaces=_SEARCH, flag="--generator", metavar="{" + ",".join(_GENERATORS) + "}",
             choices=_GENERATORS, example="synth"),
     Setting("cluster", "bool", True, "rank passing candidates by behavioural agreement on probe inputs"),
+    Setting("model_tests", "int", None,
+            "side requests asking the model for test cases, whose agreement with candidates ranks them "
+            "(0: none); they never judge a candidate", optional=True, default_text="n / 5, 1 to 20",
+            example="10"),
     Setting("overlap", "bool", True,
             "verify each candidate as it arrives (false: only after generation ends, for comparison)"),
     Setting("name", "str", "_search", "variable the notebook binds the run to", surfaces=frozenset({"magic"}),

@@ -10,13 +10,13 @@ integration tests.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ._model import Behaviour, Candidate, Limits, Verdict
 from .spec import Spec
 
-__all__ = ["CandidateSource", "ProbeSet", "RoundRequest", "Sample", "SourceCounters", "Verifier"]
+__all__ = ["CandidateSource", "ProbeOrigin", "ProbeSet", "RoundRequest", "Sample", "SourceCounters", "Verifier"]
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,9 @@ class CandidateSource(Protocol):
         at all (a model that refuses us, a synthesizer that cannot use the tests)."""
         ...
 
-    async def ask(self, prompt: str) -> str | None:
-        """One side request in words (edge-case inputs, test cases); ``None`` when this source
-        has no model to ask."""
+    async def ask(self, prompt: str, samples: int = 1) -> list[str]:
+        """Side requests in words (edge-case inputs, test cases): up to ``samples`` replies to
+        ``prompt``; none when this source has no model to ask."""
         ...
 
     def counters(self) -> SourceCounters:
@@ -91,12 +91,21 @@ class CandidateSource(Protocol):
         ...
 
 
+ProbeOrigin = Literal["doc", "model", "domain", "edge", "mutation", "hint"]
+"""Where a probe input came from: the docstring's examples, a model-written test, a draw like the
+tests' own arguments, a model's edge case, a mutation of a test's arguments, the type hints."""
+
+
 @dataclass(frozen=True, eq=False)
 class ProbeSet:
-    """The probe inputs of one run (argument lists, as codec trees). One object per run: jobs
-    that share it can share batches."""
+    """The probe inputs of one run (argument lists, as codec trees), where each came from, and,
+    for those that come with an answer (docstring examples, model-written tests), the digest of
+    that answer. One object per run: jobs that share it can share batches."""
 
-    trees: tuple[Any, ...] = field(default=())
+    trees: tuple[Any, ...] = ()
+    origins: tuple[ProbeOrigin, ...] = ()
+    expected: tuple[str | None, ...] = ()
+    """``value_digest`` of the answer each probe should give, or ``None`` when nobody said."""
 
     def __len__(self) -> int:
         return len(self.trees)

@@ -25,11 +25,11 @@ assert double([5]) == [10]
 
 
 def test_probes_mutate_test_arguments_by_type_and_exclude_the_tests_own_inputs() -> None:
-    probes = [tuple(from_tree(p)) for p in probe_inputs(Spec.parse(SPEC))]  # type: ignore[arg-type]
+    probes = [tuple(from_tree(p)) for p in probe_inputs(Spec.parse(SPEC)).trees]  # type: ignore[arg-type]
     assert ([],) in probes and ([2, 1],) in probes and ([1, 2, 1, 2],) in probes
     assert ([1, 2],) not in probes and ([5],) not in probes
     assert len(probes) == len(set(map(repr, probes)))
-    assert probes == [tuple(from_tree(p)) for p in probe_inputs(Spec.parse(SPEC))]  # type: ignore[arg-type]
+    assert probes == [tuple(from_tree(p)) for p in probe_inputs(Spec.parse(SPEC)).trees]  # type: ignore[arg-type]
 
 
 def test_mutations_cover_every_example_before_the_cap() -> None:

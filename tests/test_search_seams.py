@@ -61,8 +61,8 @@ class FakeSource:
             self.sent += 1
             yield Sample(fenced(text), "llm", "fake/model", request.round, tokens=10, cost=0.001)
 
-    async def ask(self, prompt: str) -> str | None:
-        return None
+    async def ask(self, prompt: str, samples: int = 1) -> list[str]:
+        return []
 
     def counters(self) -> SourceCounters:
         return SourceCounters(requests=self.sent, tokens=10 * self.sent, cost=0.001 * self.sent)

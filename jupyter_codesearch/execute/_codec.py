@@ -13,13 +13,14 @@ This module is shipped as source into the kernels and the sandbox: standard libr
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import socket
 from typing import Any
 
 from ._protocol import Size
 
-__all__ = ["MAX_BYTES", "Unserializable", "canonical", "decode", "encode", "from_tree", "to_tree"]
+__all__ = ["MAX_BYTES", "Unserializable", "canonical", "decode", "encode", "from_tree", "to_tree", "value_digest"]
 
 MAX_BYTES = Size.MESSAGE
 """Largest encoded value or framed message accepted (see ``_protocol.Size``)."""
@@ -145,6 +146,12 @@ def canonical(tree: Any) -> str:
         return t
 
     return json.dumps(canon(tree), separators=(",", ":"), allow_nan=True)
+
+
+def value_digest(tree: Any) -> str:
+    """A short digest equal for equal values (of :func:`canonical`): how behaviours on probes are
+    compared, on both sides (answers can be huge; digests are not)."""
+    return hashlib.sha256(canonical(tree).encode()).hexdigest()[:24]
 
 
 def _type_name(v: object) -> str:

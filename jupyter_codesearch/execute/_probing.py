@@ -8,10 +8,8 @@ library only.
 
 from __future__ import annotations
 
-import hashlib
-
 from ._channel import Abort
-from ._codec import Unserializable, canonical, from_tree
+from ._codec import Unserializable, from_tree, value_digest
 from ._loaded import LoadedSpec
 from ._protocol import Answer, BehaviourReport, FirstMessage, LimitsPayload, Op, PlanCall, PlanRequest
 from ._shown import short, text
@@ -37,8 +35,7 @@ def answer_behaviour(reply: Answer) -> BehaviourReport:
             value = from_tree(reply["value"])
         except Unserializable:
             return status_behaviour("unserializable", "unserializable")
-        digest = hashlib.sha256(canonical(reply["value"]).encode()).hexdigest()[:24]
-        return {"kind": "value", "detail": digest, "shown": short(value, 120)}
+        return {"kind": "value", "detail": value_digest(reply["value"]), "shown": short(value, 120)}
     if "unserializable" in reply:
         return status_behaviour("unserializable", "unserializable")
     kind = text(reply.get("raised") or reply.get("exit") or "Exception", 100)

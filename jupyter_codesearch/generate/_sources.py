@@ -65,9 +65,8 @@ class LLMSource:
                 reply.tokens, 0.0 if reply.cached else reply.cost,
             )
 
-    async def ask(self, prompt: str) -> str | None:
-        replies = [r async for r in self._gen.stream([Prompt((("user", prompt),), 1)])]
-        return replies[0].text if replies else None
+    async def ask(self, prompt: str, samples: int = 1) -> list[str]:
+        return [r.text async for r in self._gen.stream([Prompt((("user", prompt),), samples)])]
 
     def counters(self) -> SourceCounters:
         b = self._budget
@@ -122,12 +121,12 @@ class MergedSource:
                 everything.cancel()
             await asyncio.gather(everything, return_exceptions=True)
 
-    async def ask(self, prompt: str) -> str | None:
+    async def ask(self, prompt: str, samples: int = 1) -> list[str]:
         for source in self.sources:
-            answer = await source.ask(prompt)
-            if answer is not None:
-                return answer
-        return None
+            answers = await source.ask(prompt, samples)
+            if answers:
+                return answers
+        return []
 
     def counters(self) -> SourceCounters:
         parts = [s.counters() for s in self.sources]

@@ -115,8 +115,8 @@ class SynthSource:
         if not found:
             self._notices.append("the offline synthesizer found no program within its time limit")
 
-    async def ask(self, prompt: str) -> str | None:
-        return None
+    async def ask(self, prompt: str, samples: int = 1) -> list[str]:
+        return []
 
     def counters(self) -> SourceCounters:
         return SourceCounters(explored=self._explored)

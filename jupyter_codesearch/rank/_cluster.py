@@ -1,11 +1,17 @@
 """Behavioural clusters of passing candidates, and the inputs on which the top ones disagree.
 
-Candidates that pass every test are grouped by their behaviour on the probe inputs (identical
-behaviour vectors: one cluster; an exception or a timeout is a behaviour too). A cluster's weight
-is the number of votes behind its members, so a program the model proposed three times counts
-three times (AlphaCode's clustering, with duplicates as votes). Correct programs tend to agree;
-a memoriser of the visible asserts, or a special case, behaves differently on new inputs.
-How clusters are ordered is the ranking policy's (``_policy.cluster_key``).
+Candidates that pass every test are grouped by their behaviour on the probe inputs. Two rules
+keep the grouping about what the function is for:
+
+- An input on which most of the votes fail (raise, hang, crash) is outside the function's
+  domain: right programs differ there only in how they fail, so it does not split clusters.
+- Failing is one behaviour, whatever the exception: on an input a program rejects, the kind of
+  rejection is not what the user asked for.
+
+A cluster's weight is the votes behind its members (AlphaCode's clustering, with duplicates as
+votes). Probes that come with an answer — the docstring's examples, model-written tests — count
+how far a cluster agrees with them (CodeT's dual agreement). How clusters are ordered is the
+ranking policy's (``_policy``).
 """
 
 from __future__ import annotations
@@ -14,42 +20,95 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._model import Behaviour, Candidate, Cluster, Disagreement
-from ._policy import cluster_key, votes
+from .._seams import ProbeSet
+from ._policy import cluster_key, cluster_score, representative, votes
 
-__all__ = ["clusters", "disagreements"]
+__all__ = ["clusters", "disagreements", "in_domain"]
+
+_FAILED = Behaviour("crashed", "failed")
+"""What every failing behaviour counts as when grouping."""
+_OUT_OF_DOMAIN = 0.5
+"""An input on which more than this share of the votes fail is out of the function's domain."""
+_IN_DOMAIN_FIRST = ("doc", "model", "domain", "edge")
 
 
-def clusters(candidates: Sequence[Candidate]) -> list[Cluster]:
+def in_domain(probed: Sequence[Candidate], count: int) -> list[int]:
+    """Indices of the probes on which at most half of the votes fail."""
+    total = votes(probed)
+    keep = []
+    for i in range(count):
+        failing = votes([c for c in probed if c.behaviours is not None and c.behaviours[i].failed])
+        if total and failing / total <= _OUT_OF_DOMAIN:
+            keep.append(i)
+    return keep
+
+
+def clusters(candidates: Sequence[Candidate], probes: ProbeSet | None = None) -> list[Cluster]:
     """Clusters of passing candidates that have probe behaviours, best first."""
+    probed = [c for c in candidates if c.passed and c.behaviours is not None]
+    if not probed:
+        return []
+    count = min(len(c.behaviours or ()) for c in probed)
+    keep = in_domain(probed, count)
     groups: dict[tuple[Behaviour, ...], list[Candidate]] = {}
-    for c in candidates:
-        if c.passed and c.behaviours is not None:
-            groups.setdefault(c.behaviours, []).append(c)
-    order = sorted(groups.items(), key=lambda item: cluster_key(*item))
-    out = []
-    for number, (_, members) in enumerate(order, 1):
-        first = min(members, key=lambda m: m.id)
-        assert first.behaviours is not None
-        out.append(Cluster(
-            id=number, members=tuple(sorted(m.id for m in members)), weight=votes(members),
-            failures=sum(b.failed for b in first.behaviours), behaviours=first.behaviours,
-        ))
-    return out
+    for c in probed:
+        assert c.behaviours is not None
+        key = tuple(_FAILED if c.behaviours[i].failed else c.behaviours[i] for i in keep)
+        groups.setdefault(key, []).append(c)
+    drafts = [_draft(members, keep, probes) for members in groups.values()]
+    drafts.sort(key=lambda d: cluster_key(d, [c for c in probed if c.id in d.members]))
+    return [Cluster(**{**d.__dict__, "id": number}) for number, d in enumerate(drafts, 1)]
+
+
+def _draft(members: list[Candidate], keep: list[int], probes: ProbeSet | None) -> Cluster:
+    first = representative(members)
+    assert first.behaviours is not None
+    found = first.behaviours
+    agreed = checked = doc_agreed = doc_checked = 0
+    if probes is not None:
+        for i, (origin, digest) in enumerate(zip(probes.origins, probes.expected, strict=True)):
+            if digest is None or i >= len(found):
+                continue
+            hit = found[i].kind == "value" and found[i].detail == digest
+            if origin == "doc":
+                doc_checked += 1
+                doc_agreed += hit
+            else:
+                checked += 1
+                agreed += hit
+    weight = votes(members)
+    draft = Cluster(
+        id=0, members=tuple(sorted(m.id for m in members)), weight=weight,
+        failures=sum(found[i].failed for i in keep), behaviours=found, representative=first.id,
+        agreed=agreed, checked=checked, doc_agreed=doc_agreed, doc_checked=doc_checked,
+    )
+    return Cluster(**{**draft.__dict__, "score": cluster_score(draft)})
 
 
 def disagreements(found: Sequence[Cluster], probes: Sequence[tuple[Any, ...]], name: str,
-                  top: int = 3, limit: int = 10) -> list[Disagreement]:
-    """Probes on which the ``top`` clusters do not all behave alike (at most ``limit``)."""
+                  top: int = 3, limit: int = 10, origins: Sequence[str] = ()) -> list[Disagreement]:
+    """Probes on which the ``top`` clusters do not all behave alike (at most ``limit``): those
+    that separate the two leading clusters first, in-domain inputs before generic ones."""
     lead = list(found[:top])
     if len(lead) < 2:
         return []
+    count = min(len(probes), *(len(c.behaviours) for c in lead))
+
+    def alike(a: Behaviour, b: Behaviour) -> bool:
+        return a == b or (a.failed and b.failed)
+
+    differing = [i for i in range(count)
+                 if any(not alike(c.behaviours[i], lead[0].behaviours[i]) for c in lead[1:])]
+    if not differing:
+        return []
+
+    def order(i: int) -> tuple[int, int, int]:
+        separates = not alike(lead[0].behaviours[i], lead[1].behaviours[i])
+        origin = origins[i] if i < len(origins) else ""
+        return (not separates, origin not in _IN_DOMAIN_FIRST, i)
+
     out = []
-    for i, args in enumerate(probes):
-        if i >= len(lead[0].behaviours):
-            break
-        if len({c.behaviours[i] for c in lead}) > 1:
-            call = f"{name}({', '.join(repr(a) for a in args)})"
-            out.append(Disagreement(tuple(args), call, tuple((c.id, c.behaviours[i]) for c in lead)))
-            if len(out) == limit:
-                break
+    for i in sorted(differing, key=order)[:limit]:
+        call = f"{name}({', '.join(repr(a) for a in probes[i])})"
+        out.append(Disagreement(tuple(probes[i]), call, tuple((c.id, c.behaviours[i]) for c in lead)))
     return out

@@ -5,13 +5,15 @@ candidate's sort key is its clauses' values; its ``rank_reason`` is their words.
 and its explanation cannot drift apart.
 
 - Candidates that pass every test come first; among them, those in a behaviour cluster (see
-  ``_cluster``) by the cluster's rank, then runtime (at the coarse resolution of
-  :func:`runtime_class`), then size; passing ones not probed yet follow.
+  ``_cluster``) by the cluster's rank, then the programs most samples gave, then runtime (at the
+  coarse resolution of :func:`runtime_class`), then size; passing ones not probed yet follow.
 - Then the rest: verified before pending, most tests passed first, then runtime, then size.
 
-Clusters are ordered here too (:func:`cluster_key`): most votes, then the fewest failures on
-probes (code that raises on most new inputs is suspect), the fastest, the smallest member, the
-most distinct programs.
+Clusters are ordered here too (:func:`cluster_key`) by :func:`cluster_score`: votes (with
+diminishing returns) times agreement with the probes that come with an answer — the docstring's
+examples and model-written tests — then votes, the fewest failures on in-domain probes (code that
+raises on most new inputs is suspect), the fastest, the smallest member, the most distinct
+programs.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .._model import Behaviour, Candidate, Cluster
+from .._model import Candidate, Cluster
 
-__all__ = ["INSTANT_S", "cluster_key", "rank_key", "rank_reason", "ranked", "runtime_class", "votes"]
+__all__ = [
+    "AGREEMENT_PRIOR", "DOC_WEIGHT", "INSTANT_S", "VOTE_EXPONENT", "cluster_key", "cluster_score", "rank_key",
+    "rank_reason", "ranked", "representative", "runtime_class", "votes",
+]
 
 INSTANT_S = 5e-3
 """Up to this per test, runtimes all count as instant. Below it the differences are noise: the
@@ -50,12 +55,48 @@ def votes(members: Iterable[Candidate]) -> int:
     return sum(m.votes for m in members) + (1 if synth else 0)
 
 
-def cluster_key(behaviours: Sequence[Behaviour], members: Sequence[Candidate]) -> tuple[Any, ...]:
-    """Sort key of a behaviour cluster (smaller is better)."""
-    failures = sum(b.failed for b in behaviours)
+VOTE_EXPONENT = 0.5
+"""Votes count with diminishing returns: a behaviour many samples share is likely, but a model's
+favourite wrong idea can be sampled fifty times; agreement with tests must be able to outweigh it."""
+AGREEMENT_PRIOR = 0.5
+"""What a behaviour is worth before any model-written test agrees with it (so that with no tests,
+votes alone decide; with tests, each agreement counts as much as two of these)."""
+DOC_WEIGHT = 3.0
+"""A docstring example is the user's own word: it counts as much as this many model-written tests."""
+
+
+def cluster_score(c: Cluster) -> float:
+    """How likely a behaviour is right: its votes, times its agreement with the tests that come
+    with an answer (CodeT's dual agreement: programs that agree with each other *and* with tests)."""
+    return float(c.weight ** VOTE_EXPONENT * (AGREEMENT_PRIOR + c.agreed + DOC_WEIGHT * c.doc_agreed))
+
+
+def cluster_key(c: Cluster, members: Sequence[Candidate]) -> tuple[Any, ...]:
+    """Sort key of a behaviour cluster (smaller is better): score, then votes, fewer failures on
+    in-domain probes, the fastest, the smallest member, the most distinct programs."""
     fastest = min(runtime_class(m.runtime_s) for m in members)
-    return (-votes(members), failures, fastest, min(m.size for m in members), -len(members),
+    return (-c.score, -c.weight, c.failures, fastest, min(m.size for m in members), -len(members),
             min(m.id for m in members))
+
+
+def _within(c: Candidate) -> tuple[Any, ...]:
+    # Inside a cluster: the program most samples gave (what the model means), then speed, then size.
+    return (-c.samples, runtime_class(c.runtime_s), c.size, c.id)
+
+
+def representative(members: Sequence[Candidate]) -> Candidate:
+    """The member that stands for a cluster."""
+    return min(members, key=_within)
+
+
+def _agreement(cluster: Cluster) -> str:
+    plural = "vote" if cluster.weight == 1 else "votes"
+    parts = [f"behaviour cluster {cluster.id} ({cluster.weight} {plural})"]
+    if cluster.doc_checked:
+        parts.append(f"gives {cluster.doc_agreed} of {cluster.doc_checked} docstring examples")
+    if cluster.checked:
+        parts.append(f"agrees with {cluster.agreed} of {cluster.checked} model-written tests")
+    return "; ".join(parts)
 
 
 _Clause = tuple[Any, "str | None"]
@@ -66,8 +107,8 @@ def _clauses(c: Candidate, cluster: Cluster | None) -> list[_Clause]:
     runtime = runtime_class(c.runtime_s)
     timed = None if c.runtime_s is None else f"{c.runtime_s * 1000:.3g} ms per test"
     if c.passed and cluster is not None:
-        plural = "vote" if cluster.weight == 1 else "votes"
-        return [(0, "passes every test"), (cluster.id, f"behaviour cluster {cluster.id} ({cluster.weight} {plural})"),
+        shared = f"{c.samples} samples of this program" if c.samples > 1 else None
+        return [(0, "passes every test"), (cluster.id, _agreement(cluster)), (-c.samples, shared),
                 (runtime, timed), (c.size, f"size {c.size}"), (c.id, None)]
     if c.passed:
         probed = "not probed yet" if c.behaviours is None else None

@@ -1,9 +1,11 @@
 """Probe inputs: extra calls that tell apart candidates the asserts cannot.
 
-Built without running any candidate: from the asserts' literal arguments by type-aware
-mutation, from the stub's type hints through hypothesis strategies, and (with a model) from
-inputs the model proposes — never outputs. Every probe is plain data; the set is deterministic
-for a given spec, so reruns cluster alike.
+Built without running any candidate. In-domain inputs first: the examples of the stub's
+docstring and model-written tests (both with the answer they expect, which ranking counts as
+evidence, never as a verdict), draws like the tests' own arguments (``_domain``), and edge
+cases a model proposes (inputs only). Then type-aware mutations of the tests' literal arguments
+and hypothesis draws from the stub's type hints. Every probe is plain data; the set is
+deterministic for a given spec and model replies, so reruns cluster alike.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..execute._codec import Unserializable, canonical, to_tree
-from ..spec import Spec, literal_calls
+from .._seams import ProbeOrigin, ProbeSet
+from ..execute._codec import Unserializable, canonical, to_tree, value_digest
+from ..spec import Spec, docstring_examples, literal_calls
+from ._domain import domain_draws
+from ._model_tests import ModelTest
 
 __all__ = ["MAX_PROBES", "call_arguments", "from_hints", "from_model_reply", "mutations", "probe_inputs"]
 
-MAX_PROBES = 40
+MAX_PROBES = 100
 _BIG_INT = 1000  # big enough to matter, small enough that correct code stays fast
 
 
@@ -172,28 +177,57 @@ def from_model_reply(text: str, examples: Sequence[tuple[Any, ...]]) -> list[tup
     return out
 
 
-def probe_inputs(spec: Spec, extra: Iterable[tuple[Any, ...]] = (), limit: int = MAX_PROBES) -> tuple[Any, ...]:
-    """The probes for a spec, as argument-list trees: deduplicated, test inputs excluded."""
+def probe_inputs(
+    spec: Spec,
+    model_tests: Sequence[ModelTest] = (),
+    edge_cases: Iterable[tuple[Any, ...]] = (),
+    limit: int = MAX_PROBES,
+) -> ProbeSet:
+    """The probes for a spec: deduplicated, the tests' own inputs left out (every passing
+    candidate agrees on those), in-domain ones first — the docstring's examples, model-written
+    tests, draws like the tests' arguments, a model's edge cases — then mutations of the tests'
+    arguments and draws from the type hints."""
     examples = call_arguments(spec)
-    seen = {canonical(to_tree(list(a))) for a in examples if _plain(a)}
-    out: list[Any] = []
-    sources: list[Callable[[], Iterable[tuple[Any, ...]]]] = [
-        lambda: extra, lambda: mutations(examples), lambda: from_hints(spec),
+    documented = docstring_examples(spec.stub.docstring, spec.name)
+    seed = int(spec.key[:8], 16) if spec.key else 0
+    sources: list[tuple[ProbeOrigin, Callable[[], Iterable[tuple[tuple[Any, ...], Any]]]]] = [
+        ("doc", lambda: ((e.args, e.expected) for e in documented)),
+        ("model", lambda: ((t.args, t.expected) for t in model_tests)),
+        ("domain", lambda: _unanswered(domain_draws([*examples, *(e.args for e in documented)], _DOMAIN, seed))),
+        ("edge", lambda: _unanswered(edge_cases)),
+        ("mutation", lambda: _unanswered(mutations(examples))),
+        ("hint", lambda: _unanswered(from_hints(spec))),
     ]
-    for source in sources:
-        for args in source():
+    seen = {canonical(to_tree(list(a))) for a in examples if _plain(a)}
+    trees: list[Any] = []
+    origins: list[ProbeOrigin] = []
+    expected: list[str | None] = []
+    for origin, source in sources:
+        for args, answer in source():
             try:
                 tree = to_tree(list(args))
+                digest = None if answer is _UNANSWERED else value_digest(to_tree(answer))
             except Unserializable:
                 continue
             key = canonical(tree)
             if key in seen:
                 continue
             seen.add(key)
-            out.append(tree)
-            if len(out) >= limit:
-                return tuple(out)
-    return tuple(out)
+            trees.append(tree)
+            origins.append(origin)
+            expected.append(digest)
+            if len(trees) >= limit:
+                return ProbeSet(tuple(trees), tuple(origins), tuple(expected))
+    return ProbeSet(tuple(trees), tuple(origins), tuple(expected))
+
+
+_UNANSWERED: Any = object()
+_DOMAIN = 24
+"""Draws like the tests' own arguments."""
+
+
+def _unanswered(inputs: Iterable[tuple[Any, ...]]) -> Iterable[tuple[tuple[Any, ...], Any]]:
+    return ((args, _UNANSWERED) for args in inputs)
 
 
 def _plain(args: tuple[Any, ...]) -> bool:

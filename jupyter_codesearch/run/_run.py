@@ -21,7 +21,7 @@ from .. import _engine
 from .._config import SearchConfig
 from .._exceptions import CodeSearchError
 from .._model import Candidate, Cluster, Disagreement, Limits, Progress, Verdict
-from .._seams import CandidateSource, Sample, Verifier
+from .._seams import CandidateSource, ProbeSet, Sample, Verifier
 from ..rank import clusters, disagreements, ranked
 from ..spec import Spec
 from ._candidates import CandidateTable
@@ -61,7 +61,7 @@ class SearchRun:
         self._pending: set[asyncio.Future[Any]] = set()
         self._held: list[Candidate] = []
         self._cluster_cache: tuple[int, list[Cluster]] | None = None
-        self._prober = Prober(spec, source, verifier, self.limits)
+        self._prober = Prober(spec, source, verifier, self.limits, config.test_requests)
         self._start_error: CodeSearchError | None = None
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
@@ -89,7 +89,7 @@ class SearchRun:
         cached = self._cluster_cache
         if cached is not None and cached[0] == version:
             return candidates, cached[1]
-        found = clusters(candidates) if self.config.cluster else []
+        found = clusters(candidates, self._prober.probes) if self.config.cluster else []
         self._cluster_cache = (version, found)
         return candidates, found
 
@@ -98,9 +98,15 @@ class SearchRun:
         """The probe inputs (argument tuples) candidates are clustered on."""
         return self._prober.inputs
 
+    @property
+    def probe_set(self) -> ProbeSet:
+        """The probe inputs as sent to the verifier, with where each came from and, for those that
+        come with an answer (docstring examples, model-written tests), that answer's digest."""
+        return self._prober.probes
+
     def disagreements(self, top: int = 3, limit: int = 10) -> list[Disagreement]:
         """Probe inputs on which the top clusters differ: asserts the spec may be missing."""
-        return disagreements(self.clusters(), self.probes, self.spec.name, top, limit)
+        return disagreements(self.clusters(), self.probes, self.spec.name, top, limit, self._prober.probes.origins)
 
     @property
     def best(self) -> Candidate | None:
