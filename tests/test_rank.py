@@ -13,7 +13,7 @@ from jupyter_codesearch.execute._protocol import BehaviourReport
 from jupyter_codesearch.execute._verdict import behaviour_from_report
 from jupyter_codesearch.rank import clusters, disagreements, probe_inputs, ranked
 from jupyter_codesearch.rank._probes import from_hints, from_model_reply, mutations
-from tests.support.fake_llm import FakeLLM, ScriptedResponder
+from tests.support.fake_llm import FakeLLM, Request, ScriptedResponder
 
 SPEC = '''
 def double(xs: list[int]) -> list[int]:
@@ -135,7 +135,12 @@ def test_probing_runs_candidates_only_in_the_sandbox_and_respects_timeouts() -> 
     good = "def f(x):\n    return x + 1\n"
     memo = "def f(x):\n    return {1: 2, 2: 3}[x]\n"
     scripted = ScriptedResponder([f"```python\n{src}```" for src in (sneaky, good, good, memo)])
-    with FakeLLM(lambda r: "[[0], [7], [-1]]" if "edge-case" in r.user_text else scripted(r)) as fake:
+    def reply(r: Request) -> str:
+        if "edge-case" in r.user_text:
+            return "[[0], [7], [-1]]"
+        return "I have no tests." if "test cases" in r.user_text else scripted(r)
+
+    with FakeLLM(reply) as fake:
         start = time.monotonic()
         run = search(spec, model="openai/gpt-4o-mini", api_base=fake.url, n=4, concurrency=1,
                      timeout=1.0, cache=False)
@@ -151,3 +156,57 @@ def test_probing_runs_candidates_only_in_the_sandbox_and_respects_timeouts() -> 
     assert by_code[memo].behaviours[0] == Behaviour("raised", "KeyError")
     assert run.ranked()[0].code == good
     assert elapsed < 30
+
+
+def test_model_written_tests_are_read_from_replies_and_deduplicated_by_input() -> None:
+    from jupyter_codesearch.rank._model_tests import parse_model_tests, test_case_prompt
+
+    spec = Spec.parse(SPEC)
+    replies = [
+        "Here you go:\n```python\nassert double([3]) == [6]\nassert double([]) == []\n```",
+        "assert double([3]) == [7]\nassert [2, 2] == double([1, 1])\nassert double(xs) == [0]\nprint('hi')",
+        "assert \tdouble([4, 5]) == \t[8, 10]\nassert double([9]) == [18], 'nine'\nassert double(",
+    ]
+    found = [(t.args, t.expected) for t in parse_model_tests(replies, spec)]
+    assert found == [(([3],), [6]), (([],), []), (([1, 1],), [2, 2]), (([4, 5],), [8, 10]), (([9],), [18])]
+    prompt = test_case_prompt(Spec.parse(SPEC + "assert double([7]) == [14]  # hidden\n"))
+    assert "double([1, 2]) == [2, 4]" in prompt and "[14]" not in prompt
+
+
+def test_domain_draws_keep_to_the_examples_alphabet_types_and_ranges() -> None:
+    from jupyter_codesearch.rank._domain import domain_draws
+
+    parens = [("(()) ()",), ("((())) (()())",)]
+    drawn = domain_draws(parens, 20, seed=3)
+    assert len(drawn) == 20 and drawn == domain_draws(parens, 20, seed=3)
+    assert all(set(s) <= set("() ") for (s,) in drawn)
+    numbers = domain_draws([([1.5, 2.0], 3), ([4.0], 10)], 20)
+    assert all(type(k) is int and 0 <= k <= 13 and all(type(x) is float for x in xs) for xs, k in numbers)
+    assert domain_draws([(1,), ("a", 2)], 5) == []  # arities differ: nothing to draw like
+
+
+def test_inputs_most_votes_fail_on_do_not_split_right_programs() -> None:
+    # Two right programs fail differently on an input outside the domain, and agree elsewhere; a
+    # wrong program with fewer votes differs on an in-domain input.
+    right_a = C(0, samples=3, behaviours=(Behaviour("raised", "ValueError"), *B("v:1", "v:2")))
+    right_b = C(1, samples=2, behaviours=(Behaviour("raised", "IndexError"), *B("v:1", "v:2")))
+    wrong = C(2, samples=4, behaviours=(Behaviour("value", "0"), *B("v:1", "v:3")))
+    found = clusters([right_a, right_b, wrong])
+    assert [c.members for c in found] == [(0, 1), (2,)]
+    assert found[0].weight == 5 and found[0].representative == 0
+
+
+def test_agreement_with_model_tests_and_docstring_examples_outweighs_votes() -> None:
+    from jupyter_codesearch._seams import ProbeSet
+
+    probes = ProbeSet(trees=(["L", 1], ["L", 2], ["L", 3]), origins=("doc", "model", "model"),
+                      expected=("d1", "m2", "m3"))
+    popular = C(0, samples=9, behaviours=B("v:x", "v:y", "v:z"))
+    agreeing = C(1, samples=2, behaviours=B("v:d1", "v:m2", "v:m3"))
+    found = clusters([popular, agreeing], probes)
+    assert found[0].members == (1,) and (found[0].doc_agreed, found[0].agreed, found[0].checked) == (1, 2, 2)
+    top = ranked([popular, agreeing], found)[0]
+    assert top.id == 1
+    assert "gives 1 of 1 docstring examples; agrees with 2 of 2 model-written tests" in top.rank_reason
+    # With no answers to agree with, votes decide.
+    assert clusters([popular, agreeing])[0].members == (0,)

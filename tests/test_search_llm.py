@@ -119,20 +119,28 @@ def test_budget_stops_generation_and_says_so(tmp_path: Path) -> None:
 
 def test_hidden_asserts_are_in_no_request_body(tmp_path: Path) -> None:
     edge_cases = '[[0, 0], [-5, 5], [1000000, 1]]'
+    tests = "```python\nassert add(7, 8) == 15\nassert add(3, 3) == 7\n```"
+    code = iter([WRONG, WRONG, GOOD, GOOD, GOOD, GOOD])
 
     def reply(request):  # type: ignore[no-untyped-def]
-        return edge_cases if "edge-case inputs" in request.user_text else WRONG if request.index < 3 else GOOD
+        if "edge-case inputs" in request.user_text:
+            return edge_cases
+        return tests if "test cases" in request.user_text else next(code)
 
     with FakeLLM(reply) as fake:
-        result = run(fake, ADD, tmp_path, n=2, rounds=2, cache=False, cluster=True)
+        result = run(fake, ADD, tmp_path, n=2, rounds=2, cache=False, cluster=True, model_tests=2)
         bodies = [r.raw.decode() for r in fake.completion_requests]
-    assert len(bodies) >= 4  # samples, the repair round, and the request for edge-case inputs
+    # samples, the repair round, the request for edge-case inputs and two for test cases
+    assert len(bodies) >= 6
     assert all(HIDDEN_MARK not in b for b in bodies)
     assert all("add(1, 2) == 3" in json.loads(b)["messages"][-1]["content"] for b in bodies)
     asking = [json.loads(b) for b in bodies if "edge-case inputs" in b]
     assert len(asking) == 1 and "Do not include expected outputs" in asking[0]["messages"][-1]["content"]
-    assert (0, 0) in result.probes and (-5, 5) in result.probes
-    assert result.best is not None
+    assert len([b for b in bodies if "test cases" in b]) == 2
+    assert (0, 0) in result.probes and (-5, 5) in result.probes and (7, 8) in result.probes
+    best = result.best
+    assert best is not None
+    assert "agrees with 1 of 2 model-written tests" in best.rank_reason  # add(3, 3) == 7 is the model's mistake
 
 
 def test_repair_rounds_show_failures_and_record_round_and_parent(tmp_path: Path) -> None:
