@@ -9,9 +9,9 @@ and its explanation cannot drift apart.
   coarse resolution of :func:`runtime_class`), then size; passing ones not probed yet follow.
 - Then the rest: verified before pending, most tests passed first, then runtime, then size.
 
-Clusters are ordered here too (:func:`cluster_key`) by :func:`cluster_score`: votes (with
-diminishing returns) times agreement with the probes that come with an answer — the docstring's
-examples and model-written tests — then votes, the fewest failures on in-domain probes (code that
+Clusters are ordered here too (:func:`cluster_key`): first by how many of the docstring's own
+examples they give, then by :func:`cluster_score` — votes (with diminishing returns) times
+agreement with model-written tests — then votes, the fewest failures on in-domain probes (code that
 raises on most new inputs is suspect), the fastest, the smallest member, the most distinct
 programs.
 """
@@ -26,7 +26,7 @@ from typing import Any
 from .._model import Candidate, Cluster
 
 __all__ = [
-    "AGREEMENT_PRIOR", "DOC_WEIGHT", "INSTANT_S", "VOTE_EXPONENT", "cluster_key", "cluster_score", "rank_key",
+    "AGREEMENT_PRIOR", "INSTANT_S", "VOTE_EXPONENT", "cluster_key", "cluster_score", "rank_key",
     "rank_reason", "ranked", "representative", "runtime_class", "votes",
 ]
 
@@ -61,22 +61,21 @@ favourite wrong idea can be sampled fifty times; agreement with tests must be ab
 AGREEMENT_PRIOR = 0.5
 """What a behaviour is worth before any model-written test agrees with it (so that with no tests,
 votes alone decide; with tests, each agreement counts as much as two of these)."""
-DOC_WEIGHT = 3.0
-"""A docstring example is the user's own word: it counts as much as this many model-written tests."""
 
 
 def cluster_score(c: Cluster) -> float:
-    """How likely a behaviour is right: its votes, times its agreement with the tests that come
-    with an answer (CodeT's dual agreement: programs that agree with each other *and* with tests)."""
-    return float(c.weight ** VOTE_EXPONENT * (AGREEMENT_PRIOR + c.agreed + DOC_WEIGHT * c.doc_agreed))
+    """How likely a behaviour is right: its votes, times its agreement with model-written tests
+    (CodeT's dual agreement: programs that agree with each other *and* with tests)."""
+    return float(c.weight ** VOTE_EXPONENT * (AGREEMENT_PRIOR + c.agreed))
 
 
 def cluster_key(c: Cluster, members: Sequence[Candidate]) -> tuple[Any, ...]:
-    """Sort key of a behaviour cluster (smaller is better): score, then votes, fewer failures on
-    in-domain probes, the fastest, the smallest member, the most distinct programs."""
+    """Sort key of a behaviour cluster (smaller is better): the docstring's examples it gives (the
+    user's own word, before any model's), then score, votes, fewer failures on in-domain probes,
+    the fastest, the smallest member, the most distinct programs."""
     fastest = min(runtime_class(m.runtime_s) for m in members)
-    return (-c.score, -c.weight, c.failures, fastest, min(m.size for m in members), -len(members),
-            min(m.id for m in members))
+    return (-c.doc_agreed, -c.score, -c.weight, c.failures, fastest, min(m.size for m in members),
+            -len(members), min(m.id for m in members))
 
 
 def _within(c: Candidate) -> tuple[Any, ...]:
