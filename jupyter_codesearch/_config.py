@@ -57,6 +57,7 @@ class SearchConfig:
     time_limit: float | None = _D["time_limit"]
     generator: Generator = _D["generator"]
     cluster: bool = _D["cluster"]
+    confident: bool = _D["confident"]
     model_tests: int | None = _D["model_tests"]
     overlap: bool = _D["overlap"]
     name: str = field(default=_D["name"], compare=False)  # where it is bound, not what it searches

@@ -164,6 +164,10 @@ SETTINGS: tuple[Setting, ...] = (
             "else synth)", surfaces=_SEARCH, flag="--generator", metavar="{" + ",".join(_GENERATORS) + "}",
             choices=_GENERATORS, example="synth"),
     Setting("cluster", "bool", True, "rank passing candidates by behavioural agreement on probe inputs"),
+    Setting("confident", "bool", True,
+            "stop drawing samples once the leading behaviour cannot plausibly be overtaken within the "
+            "remaining samples", surfaces=_SEARCH, flag="--all-samples", switch=False,
+            flag_help="draw every sample even when the leading behaviour is already clear"),
     Setting("model_tests", "int", None,
             "side requests asking the model for test cases, whose agreement with candidates ranks them "
             "(0: none); they never judge a candidate", optional=True, default_text="n / 5, 1 to 20",

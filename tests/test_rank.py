@@ -210,3 +210,17 @@ def test_agreement_with_model_tests_and_docstring_examples_outweighs_votes() -> 
     assert "gives 1 of 1 docstring examples; agrees with 2 of 2 model-written tests" in top.rank_reason
     # With no answers to agree with, votes decide.
     assert clusters([popular, agreeing])[0].members == (0,)
+
+
+def test_the_leader_holds_only_when_the_remaining_samples_could_not_plausibly_overturn_it() -> None:
+    from jupyter_codesearch._model import Cluster
+    from jupyter_codesearch.rank._confidence import CONFIDENCE, leader_holds
+
+    def cl(i: int, weight: int, agreed: int = 0) -> Cluster:
+        return Cluster(i, (i,), weight, 0, (), agreed=agreed, score=0.0)
+
+    assert leader_holds([cl(1, 30), cl(2, 1)], judged=31, remaining=10) >= CONFIDENCE
+    assert leader_holds([cl(1, 3), cl(2, 2)], judged=5, remaining=95) < CONFIDENCE
+    assert leader_holds([cl(1, 3), cl(2, 2)], judged=5, remaining=0) == 1.0
+    # The same state decides the same way.
+    assert leader_holds([cl(1, 6), cl(2, 3)], 9, 40, seed=5) == leader_holds([cl(1, 6), cl(2, 3)], 9, 40, seed=5)

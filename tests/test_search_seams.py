@@ -215,3 +215,25 @@ def test_an_internal_error_is_one_message_and_keeps_its_cause() -> None:
     assert run.progress.state == "failed" and run.error is not None
     assert str(run.error) == "internal error: ZeroDivisionError: oops"
     assert isinstance(run.error.__cause__, ZeroDivisionError)
+
+
+def test_a_clear_leader_stops_sampling_early_and_says_how_many_were_saved() -> None:
+    source = FakeSource({1: [RIGHT] * 60}, delay=0.02)
+    run = start(source, n=60).wait(10)
+    assert run.progress.state == "done" and run.best is not None
+    assert run.progress.generated < 30
+    [note] = [n for n in run.notices if n.startswith("stopped drawing samples")]
+    assert "samples saved; --all-samples draws them all" in note
+
+
+def test_all_samples_draws_every_sample_however_clear_the_leader() -> None:
+    run = start(FakeSource({1: [RIGHT] * 40}, delay=0.002), n=40, confident=False).wait(10)
+    assert run.progress.generated == 40
+    assert not any(n.startswith("stopped drawing samples") for n in run.notices)
+
+
+def test_a_close_race_draws_on() -> None:
+    # Two behaviours in turn: neither can be called the leader, so every sample is drawn.
+    run = start(FakeSource({1: [RIGHT, "def inc(x):\n    return x + 1 if x > -3 else 0\n"] * 20},
+                           delay=0.002), n=40).wait(10)
+    assert run.progress.generated == 40

@@ -8,7 +8,9 @@ samples again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from .._config import SearchConfig
 from .._model import Candidate
@@ -65,15 +67,39 @@ async def run_rounds(
     take: Callable[[Sample], Awaitable[None]],
     settle: Callable[[], Awaitable[None]],
     ranked: Callable[[], list[Candidate]],
+    enough: asyncio.Event,
 ) -> None:
     """Run the configured rounds: ``take`` each sample, ``settle`` (everything verified) after
     each round, and stop early when another round would bring nothing new or, with
-    ``until_pass``, once a candidate passes."""
+    ``until_pass``, once a candidate passes. When ``enough`` is set, the round's remaining
+    samples are not asked for (what is in flight is cancelled) and no further round starts."""
     for round_ in range(1, config.rounds + 1):
         on_round(round_)
         request = next_request(round_, config.n, ranked() if round_ > 1 else [])
-        async for sample in source.samples(request):
-            await take(sample)
+        await _until(enough, _drain(source, request, take))
         await settle()
-        if not source.more_rounds() or (config.until_pass and any(c.passed for c in ranked())):
+        if enough.is_set() or not source.more_rounds() or (config.until_pass and any(c.passed for c in ranked())):
             return
+
+
+async def _drain(source: CandidateSource, request: RoundRequest, take: Callable[[Sample], Awaitable[None]]) -> None:
+    async for sample in source.samples(request):
+        await take(sample)
+
+
+async def _until(event: asyncio.Event, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` until it ends or ``event`` is set, whichever comes first."""
+    task = asyncio.ensure_future(work)
+    waiting = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not event.is_set():
+            raise  # the run itself was stopped, not just this round's generation

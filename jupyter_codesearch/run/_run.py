@@ -23,6 +23,7 @@ from .._exceptions import CodeSearchError
 from .._model import Candidate, Cluster, Disagreement, Limits, Progress, Verdict
 from .._seams import CandidateSource, ProbeSet, Sample, Verifier
 from ..rank import clusters, disagreements, ranked
+from ..rank._confidence import CONFIDENCE, MIN_JUDGED, leader_holds
 from ..spec import Spec
 from ._candidates import CandidateTable
 from ._frame import frame
@@ -61,6 +62,9 @@ class SearchRun:
         self._pending: set[asyncio.Future[Any]] = set()
         self._held: list[Candidate] = []
         self._cluster_cache: tuple[int, list[Cluster]] | None = None
+        self._enough = asyncio.Event()
+        self._early: tuple[int, int] | None = None
+        self._asked = 0  # samples asked for so far, over all rounds
         self._prober = Prober(spec, source, verifier, self.limits, config.test_requests)
         self._start_error: CodeSearchError | None = None
         self.error: CodeSearchError | None = None
@@ -240,7 +244,7 @@ class SearchRun:
             if self.config.cluster:
                 self._prober.start()
             await run_rounds(self.config, self.source, on_round=self._set_round, take=self._take,
-                             settle=self._settle, ranked=self.ranked)
+                             settle=self._settle, ranked=self.ranked, enough=self._enough)
             await starting
             return "done"
         except asyncio.CancelledError:
@@ -273,6 +277,24 @@ class SearchRun:
     def _set_round(self, round_: int) -> None:
         with self._lock:
             self._round = round_
+        self._asked += self.config.n
+
+    def _check_enough(self) -> None:
+        """Stop asking for samples once the leading behaviour cannot plausibly be overtaken by
+        what the remaining ones could bring (``confident``; see ``rank._confidence``)."""
+        if not (self.config.confident and self.config.cluster) or self._enough.is_set():
+            return
+        version, cands = self._table.snapshot()
+        if any(c.passed and c.behaviours is None for c in cands):
+            return  # a passing program not probed yet could belong anywhere
+        judged = sum(c.samples for c in cands if c.verified)
+        remaining = self._asked - judged
+        if judged < MIN_JUDGED or remaining <= 0:
+            return
+        found = self.clusters()
+        if found and leader_holds(found, judged, remaining, seed=version) >= CONFIDENCE:
+            self._enough.set()
+            self._early = (judged, self._asked)
 
     async def _end_side_tasks(self) -> None:
         """A failed or stopped run may still be probing, or asking the model for edge cases:
@@ -293,6 +315,12 @@ class SearchRun:
             fut.cancel()
         if self._stop_reason and state == "stopped":
             self._notice(self._stop_reason)
+        if self._early is not None and state == "done":
+            judged, asked = self._early
+            saved = asked - self._table.generated
+            self._notice(f"stopped drawing samples after {judged} of {asked}: the leading behaviour cannot "
+                         f"plausibly be overtaken by the rest ({saved} samples saved; --all-samples draws "
+                         "them all)")
         for note in self.source.notices():
             self._notice(note)
         with self._lock:
@@ -314,6 +342,8 @@ class SearchRun:
         cand, new = self._table.add(sample)
         self._emit("candidate", cand)
         self._emit("progress", self.progress)
+        if not new or cand.invalid_reason is not None:
+            self._check_enough()  # one more vote for a program judged already
         if new and cand.invalid_reason is None:
             if self.config.overlap:
                 self._verify(cand)
@@ -339,6 +369,8 @@ class SearchRun:
             self._emit("progress", self.progress)
             if cand.passed and self._prober.ready is not None:
                 self._track(self._prober.probe(cand), self._on_probed(index))
+            else:
+                self._check_enough()
 
         return done
 
@@ -349,5 +381,6 @@ class SearchRun:
             behaviours = tuple(fut.result())
             cand = self._table.update(index, lambda c: replace(c, behaviours=behaviours))
             self._emit("candidate", cand)
+            self._check_enough()
 
         return done

@@ -1,0 +1,60 @@
+"""When to stop drawing samples: the leading behaviour cannot plausibly be overtaken.
+
+The samples judged so far are a draw from the model's distribution over behaviours (each
+passing cluster, "a behaviour not seen yet", and "fails the tests"). The remaining budget is
+simulated many times from the posterior of that distribution (a Dirichlet with one pseudo-sample
+on each outcome), each simulated run is ranked by the ranking policy's own cluster score, and the
+run is confident when the current leader stays first in at least :data:`CONFIDENCE` of them. A
+behaviour not seen yet is given the agreement of a cluster picked at random (it could be as
+well-tested as any). Seeded by the state it judges, so the same run decides the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from .._model import Cluster
+from ._policy import cluster_score
+
+__all__ = ["CONFIDENCE", "MIN_JUDGED", "leader_holds"]
+
+CONFIDENCE = 0.9
+"""The share of simulated runs in which the leader must stay first."""
+MIN_JUDGED = 8
+"""Samples judged before any decision (a handful of samples says little about the rest)."""
+_SIMULATIONS = 200
+_PRIOR = 1.0
+"""Pseudo-samples on each outcome: a behaviour seen once is not yet known to be rare."""
+
+
+def leader_holds(found: Sequence[Cluster], judged: int, remaining: int, seed: int = 0) -> float:
+    """The share of simulated continuations in which ``found[0]`` is still ranked first, given
+    ``judged`` samples so far (passing or not) and ``remaining`` still to draw."""
+    if not found:
+        return 0.0
+    if remaining <= 0:
+        return 1.0
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    votes = np.array([c.weight for c in found], dtype=float)
+    other = max(0.0, judged - votes.sum())  # samples that did not pass (or had nothing to probe)
+    alpha = np.concatenate([votes, [0.0, other]]) + _PRIOR
+    shares = rng.dirichlet(alpha, _SIMULATIONS)
+    draws = np.array([rng.multinomial(remaining, p) for p in shares])
+    stays = 0
+    for extra in draws:
+        lead = _key(found[0], int(extra[0]))
+        rivals = (_key(c, int(extra[i])) for i, c in enumerate(found[1:], 1))
+        new = int(extra[len(found)])
+        unseen = _key(found[int(rng.integers(len(found)))], new, fresh=True) if new else None
+        if all(lead < r for r in rivals) and (unseen is None or lead < unseen):
+            stays += 1
+    return stays / _SIMULATIONS
+
+
+def _key(c: Cluster, extra: int, fresh: bool = False) -> tuple[float, float]:
+    """The part of the policy's cluster order that votes can change: docstring examples, score."""
+    grown = replace(c, weight=extra if fresh else c.weight + extra)
+    return (-c.doc_agreed, -cluster_score(grown))
