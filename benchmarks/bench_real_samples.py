@@ -167,8 +167,8 @@ def judge(task: Task, code: str, key: str) -> bool:
     return task.correct[key]
 
 
-ABLATIONS = ("votes only", "probes only", "model tests only", "both")
-"""Rankings computed from the same run: no probes; every probe but the model-written tests; only
+ABLATIONS = ("no probes", "probes only", "model tests only", "both")
+"""Rankings computed from the same run: no probes (tests passed, speed, size); every probe but the model-written tests; only
 the model-written tests (inputs and answers); everything (what a run does)."""
 
 
@@ -179,7 +179,7 @@ def ablated(cands: Sequence[Any], probes: Any, which: str) -> list[Any]:
     from jupyter_codesearch._seams import ProbeSet
     from jupyter_codesearch.rank import clusters, ranked
 
-    if which == "votes only":
+    if which == "no probes":
         return ranked(cands)
     if which == "both":
         keep = list(range(len(probes)))
