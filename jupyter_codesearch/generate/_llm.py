@@ -288,21 +288,7 @@ class LLMGenerator:
                  ex.PaymentRequiredError, ex.UnsupportedParamsError)
         # Bad requests because of *this* prompt (too long, refused): lose this sample, not the run.
         this_request = (ex.ContextWindowExceededError, ex.ContentPolicyViolationError)
-        kwargs: dict[str, Any] = {
-            "model": self.model, "messages": prompt.as_messages(), "temperature": temperature,
-            "seed": seed, "timeout": self.config.request_timeout, "num_retries": 0,
-            # Providers differ: Anthropic takes no seed, o-series models only temperature 1.
-            # Let litellm leave out what a provider does not take instead of failing.
-            "drop_params": True,
-        }
-        if self.config.api_base:
-            kwargs["api_base"] = self.config.api_base
-        if self.api_key:
-            kwargs["api_key"] = self.api_key
-        elif self.config.api_base and self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
-            # Local OpenAI-compatible servers (vLLM, llama.cpp, ...) take no key, but the
-            # client refuses to send a request without one.
-            kwargs["api_key"] = "unused"
+        kwargs = self._arguments(prompt, temperature, seed)
         last: BaseException | None = None
         for attempt in range(self.config.retries + 1):
             if attempt:
@@ -335,6 +321,25 @@ class LLMGenerator:
         if last is not None and _unreachable(last, ex):
             raise ModelError(self._explain(last)) from None
         return None
+
+    def _arguments(self, prompt: Prompt, temperature: float, seed: int) -> dict[str, Any]:
+        """litellm's keyword arguments for one request."""
+        kwargs: dict[str, Any] = {
+            "model": self.model, "messages": prompt.as_messages(), "temperature": temperature,
+            "seed": seed, "timeout": self.config.request_timeout, "num_retries": 0,
+            # Providers differ: Anthropic takes no seed, o-series models only temperature 1.
+            # Let litellm leave out what a provider does not take instead of failing.
+            "drop_params": True,
+        }
+        if self.config.api_base:
+            kwargs["api_base"] = self.config.api_base
+        if self.api_key:
+            kwargs["api_key"] = self.api_key
+        elif self.config.api_base and self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+            # Local OpenAI-compatible servers (vLLM, llama.cpp, ...) take no key, but the
+            # client refuses to send a request without one.
+            kwargs["api_key"] = "unused"
+        return kwargs
 
     def _cost(self, resp: Any) -> float | None:
         try:

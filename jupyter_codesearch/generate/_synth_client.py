@@ -130,7 +130,9 @@ class SynthSource:
 
 async def _messages(stdout: IO[bytes]) -> AsyncIterator[dict[str, Any]]:
     """The worker's messages; once it has found a program, end when nothing new has come for
-    :data:`QUIET_S` seconds rather than at the time limit."""
+    :data:`QUIET_S` seconds, or as long as the search has taken so far if that is longer (a busy
+    machine slows every step alike), rather than at the time limit."""
+    began = time.monotonic()
     enough_at = math.inf
     while True:
         wait = enough_at - time.monotonic()
@@ -144,5 +146,6 @@ async def _messages(stdout: IO[bytes]) -> AsyncIterator[dict[str, Any]]:
             return
         msg = json.loads(line)
         if "program" in msg:
-            enough_at = time.monotonic() + QUIET_S
+            now = time.monotonic()
+            enough_at = now + max(QUIET_S, now - began)
         yield msg

@@ -32,38 +32,53 @@ _OUT_OF_DOMAIN = 0.5
 _IN_DOMAIN_FIRST = ("doc", "model", "domain", "edge")
 
 
-def in_domain(probed: Sequence[Candidate], count: int) -> list[int]:
-    """Indices of the probes on which at most half of the votes fail."""
-    total = votes(probed)
+def in_domain(probed: Sequence[Candidate]) -> list[int]:
+    """Indices of the probes on which at most half of the votes (of those run on it) fail."""
     keep = []
-    for i in range(count):
-        failing = votes([c for c in probed if c.behaviours is not None and c.behaviours[i].failed])
+    for i in range(max(len(c.behaviours or ()) for c in probed)):
+        ran = [c for c in probed if c.behaviours is not None and i < len(c.behaviours)]
+        failing = votes([c for c in ran if c.behaviours is not None and c.behaviours[i].failed])
+        total = votes(ran)
         if total and failing / total <= _OUT_OF_DOMAIN:
             keep.append(i)
     return keep
 
 
+def _key(c: Candidate, keep: Sequence[int], upto: int) -> tuple[Behaviour, ...]:
+    assert c.behaviours is not None
+    return tuple(_FAILED if c.behaviours[i].failed else c.behaviours[i] for i in keep if i < upto)
+
+
 def clusters(candidates: Sequence[Candidate], probes: ProbeSet | None = None) -> list[Cluster]:
-    """Clusters of passing candidates that have probe behaviours, best first."""
+    """Clusters of passing candidates that have probe behaviours, best first.
+
+    Slow candidates may have run only the first probes (``run._probing``): one joins the
+    heaviest cluster whose behaviour on those probes is its own, or stands alone.
+    """
     probed = [c for c in candidates if c.passed and c.behaviours is not None]
     if not probed:
         return []
-    count = min(len(c.behaviours or ()) for c in probed)
-    keep = in_domain(probed, count)
-    groups: dict[tuple[Behaviour, ...], list[Candidate]] = {}
+    keep = in_domain(probed)
+    exact: dict[tuple[int, tuple[Behaviour, ...]], list[Candidate]] = {}
     for c in probed:
-        assert c.behaviours is not None
-        key = tuple(_FAILED if c.behaviours[i].failed else c.behaviours[i] for i in keep)
-        groups.setdefault(key, []).append(c)
-    drafts = [_draft(members, keep, probes) for members in groups.values()]
+        length = len(c.behaviours or ())
+        exact.setdefault((length, _key(c, keep, length)), []).append(c)
+    groups: list[tuple[Candidate, list[Candidate]]] = []  # (the member probed furthest, members)
+    for (length, key), members in sorted(exact.items(), key=lambda item: (-item[0][0], -votes(item[1]))):
+        home = next((g for g in groups if _key(g[0], keep, length) == key), None)
+        if home is None:
+            groups.append((members[0], list(members)))
+        else:
+            home[1].extend(members)
+    drafts = [_draft(furthest, members, keep, probes) for furthest, members in groups]
     drafts.sort(key=lambda d: cluster_key(d, [c for c in probed if c.id in d.members]))
     return [Cluster(**{**d.__dict__, "id": number}) for number, d in enumerate(drafts, 1)]
 
 
-def _draft(members: list[Candidate], keep: list[int], probes: ProbeSet | None) -> Cluster:
+def _draft(furthest: Candidate, members: list[Candidate], keep: list[int], probes: ProbeSet | None) -> Cluster:
     first = representative(members)
-    assert first.behaviours is not None
-    found = first.behaviours
+    assert furthest.behaviours is not None
+    found = furthest.behaviours
     agreed = checked = doc_agreed = doc_checked = 0
     if probes is not None:
         for i, (origin, digest) in enumerate(zip(probes.origins, probes.expected, strict=True)):
@@ -79,7 +94,7 @@ def _draft(members: list[Candidate], keep: list[int], probes: ProbeSet | None) -
     weight = votes(members)
     draft = Cluster(
         id=0, members=tuple(sorted(m.id for m in members)), weight=weight,
-        failures=sum(found[i].failed for i in keep), behaviours=found, representative=first.id,
+        failures=sum(found[i].failed for i in keep if i < len(found)), behaviours=found, representative=first.id,
         agreed=agreed, checked=checked, doc_agreed=doc_agreed, doc_checked=doc_checked,
     )
     return Cluster(**{**draft.__dict__, "score": cluster_score(draft)})

@@ -84,23 +84,9 @@ def from_hints(spec: Spec, count: int = 8) -> list[tuple[Any, ...]]:
     Only builtin and typing annotations are understood (nothing is evaluated beyond them);
     with any parameter unannotated or unknown, there are no hint-based probes.
     """
-    try:
-        node = ast.parse(spec.stub.signature + "\n    pass").body[0]
-    except SyntaxError:
+    hints = _hints(spec)
+    if not hints:
         return []
-    if not isinstance(node, ast.FunctionDef):
-        return []
-    hints = []
-    names = {**{k: getattr(typing, k) for k in ("List", "Dict", "Tuple", "Set", "Optional", "Union")},
-             "int": int, "str": str, "float": float, "bool": bool, "list": list, "dict": dict,
-             "tuple": tuple, "set": set, "frozenset": frozenset, "bytes": bytes, "None": None}
-    for arg in [*node.args.posonlyargs, *node.args.args]:
-        if arg.annotation is None:
-            return []
-        try:
-            hints.append(eval(compile(ast.Expression(arg.annotation), "<hint>", "eval"), {"__builtins__": {}}, names))
-        except Exception:  # a name from the user's context: no hint-based probes
-            return []
     try:
         from hypothesis import HealthCheck, given, settings
         from hypothesis import strategies as st
@@ -109,29 +95,9 @@ def from_hints(spec: Spec, count: int = 8) -> list[tuple[Any, ...]]:
         return []
     drawn: list[tuple[Any, ...]] = []
 
-    def bounded(h: Any) -> Any:
-        # Small values: probes should tell behaviours apart, not time out correct code.
-        origin, args = typing.get_origin(h), typing.get_args(h)
-        if h is int:
-            return st.integers(-_BIG_INT, _BIG_INT)
-        if h is float:
-            return st.floats(-1e6, 1e6, allow_nan=False)
-        if h is str:  # readable text: these inputs are shown to the user as possible asserts
-            return st.text(alphabet="abcxyzABCXYZ0129 .,-_@!'é", max_size=12)
-        if origin in (list, set, frozenset) and args:
-            inner = st.lists(bounded(args[0]), max_size=8)
-            return inner if origin is list else inner.map(origin)
-        if origin is tuple and args:
-            if len(args) == 2 and args[1] is Ellipsis:
-                return st.lists(bounded(args[0]), max_size=8).map(tuple)
-            return st.tuples(*(bounded(a) for a in args))
-        if origin is dict and len(args) == 2:
-            return st.dictionaries(bounded(args[0]), bounded(args[1]), max_size=6)
-        return st.from_type(h)
-
     @settings(database=None, derandomize=True, max_examples=count, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(st.tuples(*(bounded(h) for h in hints)))
+    @given(st.tuples(*(_bounded(h, st) for h in hints)))
     def collect(values: tuple[Any, ...]) -> None:
         drawn.append(values)
 
@@ -142,6 +108,55 @@ def from_hints(spec: Spec, count: int = 8) -> list[tuple[Any, ...]]:
     except (HypothesisException, TypeError, ValueError, NotImplementedError):
         return []
     return drawn
+
+
+_HINT_NAMES: dict[str, Any] = {
+    **{k: getattr(typing, k) for k in ("List", "Dict", "Tuple", "Set", "Optional", "Union")},
+    "int": int, "str": str, "float": float, "bool": bool, "list": list, "dict": dict,
+    "tuple": tuple, "set": set, "frozenset": frozenset, "bytes": bytes, "None": None,
+}
+
+
+def _hints(spec: Spec) -> list[Any]:
+    """The stub's parameter annotations as types, or nothing when any is missing or unknown."""
+    try:
+        node = ast.parse(spec.stub.signature + "\n    pass").body[0]
+    except SyntaxError:
+        return []
+    if not isinstance(node, ast.FunctionDef):
+        return []
+    hints = []
+    for arg in [*node.args.posonlyargs, *node.args.args]:
+        if arg.annotation is None:
+            return []
+        try:
+            code = compile(ast.Expression(arg.annotation), "<hint>", "eval")
+            hints.append(eval(code, {"__builtins__": {}}, _HINT_NAMES))
+        except Exception:  # a name from the user's context: no hint-based probes
+            return []
+    return hints
+
+
+def _bounded(h: Any, st: Any) -> Any:
+    """A strategy for ``h`` with small values: probes should tell behaviours apart, not time out
+    correct code."""
+    origin, args = typing.get_origin(h), typing.get_args(h)
+    if h is int:
+        return st.integers(-_BIG_INT, _BIG_INT)
+    if h is float:
+        return st.floats(-1e6, 1e6, allow_nan=False)
+    if h is str:  # readable text: these inputs are shown to the user as possible asserts
+        return st.text(alphabet="abcxyzABCXYZ0129 .,-_@!'é", max_size=12)
+    if origin in (list, set, frozenset) and args:
+        inner = st.lists(_bounded(args[0], st), max_size=8)
+        return inner if origin is list else inner.map(origin)
+    if origin is tuple and args:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return st.lists(_bounded(args[0], st), max_size=8).map(tuple)
+        return st.tuples(*(_bounded(a, st) for a in args))
+    if origin is dict and len(args) == 2:
+        return st.dictionaries(_bounded(args[0], st), _bounded(args[1], st), max_size=6)
+    return st.from_type(h)
 
 
 def edge_case_prompt(spec: Spec) -> str:

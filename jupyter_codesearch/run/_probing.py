@@ -9,7 +9,7 @@ visible spec (never the hidden tests).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._exceptions import CodeSearchError
@@ -20,7 +20,16 @@ from ..rank._model_tests import ModelTest, parse_model_tests, test_case_prompt
 from ..rank._probes import call_arguments, edge_case_prompt, from_model_reply
 from ..spec import Spec
 
-__all__ = ["Prober"]
+__all__ = ["FAST_S", "FURTHER", "LOOK_S", "MIN_LOOK", "Prober"]
+
+FAST_S = 2e-3
+"""Per test: a candidate at most this slow runs every probe (they cost it milliseconds)."""
+LOOK_S = 0.2
+"""Seconds of calls a slower candidate's first look at the probes may take."""
+MIN_LOOK = 3
+"""Probes a first look runs however slow the candidate (fewer tell too little)."""
+FURTHER = 4
+"""How many times more probes a behaviour not seen yet runs: it may lead a cluster."""
 
 
 class Prober:
@@ -36,6 +45,7 @@ class Prober:
         self.probes = ProbeSet()
         self.model_tests: list[ModelTest] = []
         self.ready: asyncio.Future[ProbeSet] | None = None
+        self._prefixes: dict[int, ProbeSet] = {}
 
     def start(self) -> None:
         """Begin making the probe inputs (engine loop only)."""
@@ -72,13 +82,42 @@ class Prober:
 
         return tuple(tuple(from_tree(t)) for t in self.probes.trees)  # type: ignore[arg-type]
 
-    async def probe(self, cand: Candidate) -> Sequence[Behaviour] | None:
-        """The candidate's behaviour on every probe (``None`` when there are no probes)."""
+    async def probe(self, cand: Candidate, known: Callable[[Sequence[Behaviour]], bool]) -> Sequence[Behaviour] | None:
+        """The candidate's behaviour on the probes (``None`` when there are none).
+
+        A fast candidate runs them all. A slow one (more than :data:`FAST_S` per test) first runs
+        as many of the first, in-domain probes as :data:`LOOK_S` seconds of its calls allow; when
+        that shows a behaviour some candidate already has (``known``), its cluster is settled and
+        probing stops there; a behaviour not seen yet may lead a cluster, so it runs
+        :data:`FURTHER` times as many. So probing slow programs costs seconds, not minutes.
+        """
         assert self.ready is not None
         probes = await self.ready
         if not probes:
             return None
-        return await self.verifier.probe(self.spec, cand.id, cand.code, probes, self.limits)
+        first = self._first_look(cand.runtime_s, len(probes))
+        found = await self.verifier.probe(self.spec, cand.id, cand.code, self._prefix(first), self.limits)
+        if first == len(probes) or known(found):
+            return found
+        further = min(len(probes), first * FURTHER)
+        return await self.verifier.probe(self.spec, cand.id, cand.code, self._prefix(further), self.limits)
+
+    @staticmethod
+    def _first_look(runtime_s: float | None, count: int) -> int:
+        if runtime_s is None or runtime_s <= FAST_S:
+            return count
+        return min(count, max(MIN_LOOK, int(LOOK_S / runtime_s)))
+
+    def _prefix(self, count: int) -> ProbeSet:
+        # One object per length: probe jobs that share it share batches in the pool.
+        probes = self.probes
+        if count >= len(probes):
+            return probes
+        cached = self._prefixes.get(count)
+        if cached is None:
+            cached = self._prefixes[count] = ProbeSet(
+                probes.trees[:count], probes.origins[:count], probes.expected[:count])
+        return cached
 
     async def settle(self) -> None:
         """Wait until the probe inputs exist (or could not be made)."""

@@ -13,14 +13,14 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from .. import _engine
 from .._config import SearchConfig
 from .._exceptions import CodeSearchError
-from .._model import Candidate, Cluster, Disagreement, Limits, Progress, Verdict
+from .._model import Behaviour, Candidate, Cluster, Disagreement, Limits, Progress, Verdict
 from .._seams import CandidateSource, ProbeSet, Sample, Verifier
 from ..rank import clusters, disagreements, ranked
 from ..rank._confidence import CONFIDENCE, MIN_JUDGED, leader_holds
@@ -368,11 +368,22 @@ class SearchRun:
             self._emit("candidate", cand)
             self._emit("progress", self.progress)
             if cand.passed and self._prober.ready is not None:
-                self._track(self._prober.probe(cand), self._on_probed(index))
+                self._track(self._prober.probe(cand, self._known), self._on_probed(index))
             else:
                 self._check_enough()
 
         return done
+
+    def _known(self, found: Sequence[Behaviour]) -> bool:
+        """Some candidate probed as far or further behaves like ``found`` on those probes."""
+        def alike(a: Behaviour, b: Behaviour) -> bool:
+            return a == b or (a.failed and b.failed)
+
+        for c in self.candidates:
+            seen = c.behaviours
+            if seen is not None and len(seen) >= len(found) and all(map(alike, seen, found)):
+                return True
+        return False
 
     def _on_probed(self, index: int) -> Callable[[asyncio.Future[Any]], None]:
         def done(fut: asyncio.Future[Any]) -> None:
