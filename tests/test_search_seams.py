@@ -80,7 +80,9 @@ class FakeVerifier:
     fake trusts its own test programs, which the real verifier never does."""
 
     delay: float = 0.0
+    runtime_s: float = 1e-4
     verified: list[str] = field(default_factory=list)
+    probed: list[tuple[str, int]] = field(default_factory=list)
     started: bool = False
     fail_start: Exception | None = None
 
@@ -104,10 +106,14 @@ class FakeVerifier:
             for g, a, t in zip(got, [1, 5], spec.tests, strict=True)
         )
         ok = all(t.passed for t in tests)
-        return Verdict(index, "passed" if ok else "failed", ok, tests, runtime_s=1e-4)
+        return Verdict(index, "passed" if ok else "failed", ok, tests, runtime_s=self.runtime_s)
 
     async def probe(self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits) -> list[Behaviour]:
-        return [Behaviour("value", repr(v), repr(v)) for v in self._answers(source, [0, -3])]
+        from jupyter_codesearch.execute._codec import from_tree
+
+        self.probed.append((source, len(probes)))
+        inputs = [from_tree(t)[0] for t in probes.trees]  # type: ignore[index]
+        return [Behaviour("value", repr(v), repr(v)) for v in self._answers(source, [0, -3, *inputs])][2:]
 
     def notices(self) -> list[str]:
         return []
@@ -237,3 +243,18 @@ def test_a_close_race_draws_on() -> None:
     run = start(FakeSource({1: [RIGHT, "def inc(x):\n    return x + 1 if x > -3 else 0\n"] * 20},
                            delay=0.002), n=40).wait(10)
     assert run.progress.generated == 40
+
+
+def test_slow_candidates_are_probed_briefly_unless_they_show_a_new_behaviour() -> None:
+    from jupyter_codesearch.run._probing import FURTHER, MIN_LOOK
+
+    verifier = FakeVerifier(runtime_s=0.5)  # half a second per test: a first look is MIN_LOOK probes
+    other = "def inc(x):\n    return x + 1 if x != 0 else 7\n"
+    run = start(FakeSource({1: [RIGHT, ALSO_RIGHT, other]}, delay=0.3), verifier, confident=False).wait(10)
+    looks = {code: [n for c, n in verifier.probed if c == code] for code in (RIGHT, ALSO_RIGHT, other)}
+    further = min(len(run.probe_set), MIN_LOOK * FURTHER)
+    assert looks[RIGHT] == [MIN_LOOK, further]  # the first of its behaviour looks further
+    assert looks[ALSO_RIGHT] == [MIN_LOOK]  # the same behaviour on the first probes: settled
+    found = run.clusters()
+    assert [len(c.members) for c in found] == [2, 1] or [len(c.members) for c in found] == [1, 2]
+    assert {run.candidates[m].code for c in found for m in c.members if len(c.members) == 2} == {RIGHT, ALSO_RIGHT}
