@@ -5,8 +5,10 @@ passing cluster, "a behaviour not seen yet", and "fails the tests"). The remaini
 simulated many times from the posterior of that distribution (a Dirichlet with one pseudo-sample
 on each outcome), each simulated run is ranked by the ranking policy's own cluster score, and the
 run is confident when the current leader stays first in at least :data:`CONFIDENCE` of them. A
-behaviour not seen yet is given the agreement of a cluster picked at random (it could be as
-well-tested as any). Seeded by the state it judges, so the same run decides the same way.
+behaviour not seen yet is assumed to give every docstring example and to agree with the
+model-written tests as well as the best cluster seen: a leader that fails an example the user
+wrote is never safe while samples remain. Seeded by the state it judges, so the same run
+decides the same way.
 """
 
 from __future__ import annotations
@@ -48,13 +50,19 @@ def leader_holds(found: Sequence[Cluster], judged: int, remaining: int, seed: in
         lead = _key(found[0], int(extra[0]))
         rivals = (_key(c, int(extra[i])) for i, c in enumerate(found[1:], 1))
         new = int(extra[len(found)])
-        unseen = _key(found[int(rng.integers(len(found)))], new, fresh=True) if new else None
+        unseen = _unseen(found, new) if new else None
         if all(lead < r for r in rivals) and (unseen is None or lead < unseen):
             stays += 1
     return stays / _SIMULATIONS
 
 
-def _key(c: Cluster, extra: int, fresh: bool = False) -> tuple[float, float]:
+def _key(c: Cluster, extra: int) -> tuple[float, float]:
     """The part of the policy's cluster order that votes can change: docstring examples, score."""
-    grown = replace(c, weight=extra if fresh else c.weight + extra)
-    return (-c.doc_agreed, -cluster_score(grown))
+    return (-c.doc_agreed, -cluster_score(replace(c, weight=c.weight + extra)))
+
+
+def _unseen(found: Sequence[Cluster], votes: int) -> tuple[float, float]:
+    """The key of a behaviour not seen yet that ``votes`` samples would show (see the module)."""
+    best = max(found, key=lambda c: c.agreed)
+    fresh = replace(best, weight=votes, doc_agreed=best.doc_checked)
+    return (-fresh.doc_agreed, -cluster_score(fresh))
