@@ -195,7 +195,7 @@ def ablated(cands: Sequence[Any], probes: Any, which: str) -> list[Any]:
     masked = ProbeSet(tuple(probes.trees[i] for i in keep), tuple(probes.origins[i] for i in keep),
                       tuple(probes.expected[i] for i in keep))
     plain = [replace(c, behaviours=None if c.behaviours is None or not keep else
-                     tuple(c.behaviours[i] for i in keep)) for c in cands]
+                     tuple(c.behaviours[i] for i in keep if i < len(c.behaviours))) for c in cands]
     return ranked(plain, clusters(plain, masked))
 
 
