@@ -58,7 +58,7 @@ class SearchConfig:
     generator: Generator = _D["generator"]
     cluster: bool = _D["cluster"]
     confident: bool = _D["confident"]
-    model_tests: int | None = _D["model_tests"]
+    test_cases: int | None = _D["test_cases"]
     overlap: bool = _D["overlap"]
     name: str = field(default=_D["name"], compare=False)  # where it is bound, not what it searches
     sandbox: str = _D["sandbox"]
@@ -73,10 +73,10 @@ class SearchConfig:
 
     @property
     def test_requests(self) -> int:
-        """Requests for model-written tests: ``model_tests``, or by default one per five samples
+        """Requests for model-written tests: ``test_cases``, or by default one per five samples
         (1 to 20), so the evidence grows with the number of programs it ranks."""
-        if self.model_tests is not None:
-            return self.model_tests
+        if self.test_cases is not None:
+            return self.test_cases
         return max(1, min(20, self.n // 5))
 
     @property
@@ -106,8 +106,8 @@ def _validate(c: SearchConfig) -> None:
             raise ConfigError(f"{s.name} must be one of {', '.join(s.choices)}, not {value!r}")
     if c.memory_mb < MIN_MEMORY_MB:  # as verify() requires: less leaves a candidate no room to run at all
         raise ConfigError(f"{BY_NAME['memory_mb'].label} must be at least {MIN_MEMORY_MB} MB, not {c.memory_mb!r}")
-    if c.model_tests is not None and (isinstance(c.model_tests, bool) or c.model_tests < 0):
-        raise ConfigError(f"model_tests must be 0 or more, not {c.model_tests!r}")
+    if c.test_cases is not None and (isinstance(c.test_cases, bool) or c.test_cases < 0):
+        raise ConfigError(f"test_cases must be 0 or more, not {c.test_cases!r}")
     if c.retries < 0:
         raise ConfigError(f"retries must be 0 or more, not {c.retries!r}")
     if not c.temperatures or any(not 0 <= t <= 2 for t in c.temperatures):

@@ -168,7 +168,7 @@ SETTINGS: tuple[Setting, ...] = (
             "stop drawing samples once the leading behaviour cannot plausibly be overtaken within the "
             "remaining samples", surfaces=_SEARCH, flag="--all-samples", switch=False,
             flag_help="draw every sample even when the leading behaviour is already clear"),
-    Setting("model_tests", "int", None,
+    Setting("test_cases", "int", None,
             "side requests asking the model for test cases, whose agreement with candidates ranks them "
             "(0: none); they never judge a candidate", optional=True, default_text="n / 5, 1 to 20",
             example="10"),

@@ -128,7 +128,7 @@ def test_hidden_asserts_are_in_no_request_body(tmp_path: Path) -> None:
         return tests if "test cases" in request.user_text else next(code)
 
     with FakeLLM(reply) as fake:
-        result = run(fake, ADD, tmp_path, n=2, rounds=2, cache=False, cluster=True, model_tests=2)
+        result = run(fake, ADD, tmp_path, n=2, rounds=2, cache=False, cluster=True, test_cases=2)
         bodies = [r.raw.decode() for r in fake.completion_requests]
     # samples, the repair round, the request for edge-case inputs and two for test cases
     assert len(bodies) >= 6
