@@ -175,7 +175,9 @@ def fake_llm() -> Iterator[FakeLLM]:
 @pytest.fixture(scope="module")
 def server(fake_llm: FakeLLM) -> Iterator[LabServer]:
     many = (f"%%search -n {CANDIDATES} --model openai/gpt-4o-mini --api-base {fake_llm.url} --no-cache "
-            "--concurrency 8\n" + ADD)
+            # --all-samples: this test is about 300 rows streaming in, which adaptive sampling would
+            # (rightly) cut short once the leader is clear.
+            "--concurrency 8 --all-samples\n" + ADD)
     notebooks = {
         "insert.ipynb": [
             code_cell("%load_ext jupyter_codesearch", "load"),
