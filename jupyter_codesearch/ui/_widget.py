@@ -6,7 +6,7 @@ wait for us); the view thread redraws at most a few times per second.
 
 The number of widget models is fixed when the view is built (about 200, whatever the number of
 candidates): the table is a page of row buttons whose text and colour change, never new widgets;
-the disagreements panel is a fixed grid of rows and cluster slots, refilled the same way.
+the disagreements panel (``_disagreements``) is a fixed grid refilled the same way.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
 from .._model import Candidate, Disagreement
 from . import _render as R
+from ._assets import CSS, copy_html
+from ._disagreements import DISAGREEMENT_CLUSTERS, DISAGREEMENT_ROWS, DisagreementsPanel
 
 if TYPE_CHECKING:
     from ..run import SearchRun
@@ -37,95 +38,7 @@ TICK = 0.5
 """Redraw at least this often while the run is live, so the elapsed time moves."""
 PING_TIMEOUT = 8.0
 INSERT_TIMEOUT = 8.0
-APPEND_TIMEOUT = 8.0
-DISAGREEMENT_ROWS = 5
-"""Inputs shown at most: one or two decide most specs, and each row costs widget models."""
-DISAGREEMENT_CLUSTERS = 3
-"""Clusters compared per input (the heaviest ones; lighter ones rarely hold the right answer)."""
 _log = get_logger(__name__)
-
-_CSS = """<style>
-.cs-view { max-width: 100%; }
-.cs-view .widget-html-content { line-height: 1.5; }
-.cs-view .cs-mono { font-family: var(--jp-code-font-family, monospace) !important;
-  font-size: var(--jp-code-font-size, 13px) !important; }
-.cs-view .cs-row { text-align: left !important; white-space: pre !important; padding: 0 4px !important;
-  margin: 0 !important; height: 22px !important; line-height: 22px !important; width: auto !important;
-  min-width: 0 !important; overflow: hidden; text-overflow: ellipsis; border: none !important;
-  box-shadow: none !important; }
-.cs-view .cs-row:hover { filter: brightness(0.95); }
-.cs-view .cs-head { white-space: pre !important; padding: 0 !important; margin: 0 !important;
-  text-align: left !important; font-weight: bold !important; height: 24px !important; border: none !important;
-  box-shadow: none !important; background: transparent !important; }
-.cs-view .cs-headers { padding-left: 4px; border-bottom: 1px solid var(--jp-border-color1, #ccc); }
-.cs-view .cs-dim { color: var(--jp-ui-font-color2, #666); }
-.cs-view .cs-notices { margin: 2px 0; padding-left: 20px; color: var(--jp-ui-font-color2, #666); }
-.cs-view .cs-tag { font-size: 85%; background: #eaeef2; color: #57606a; border-radius: 4px; padding: 0 4px; }
-.cs-view .cs-tests-table td, .cs-view .cs-tests-table th { text-align: left; vertical-align: top;
-  padding: 2px 8px 2px 0; }
-.cs-view .cs-code pre, .cs-view .cs-diff { padding: 6px 8px; margin: 0; overflow-x: auto;
-  font-family: var(--jp-code-font-family, monospace); font-size: var(--jp-code-font-size, 13px); }
-.cs-view .cs-diff { background: #f6f8fa; color: #1f2328; }
-.cs-view .cs-copy-text { position: absolute; left: -9999px; width: 1px; height: 1px; }
-.cs-view .cs-copy-text.cs-shown { position: static; width: 40em; height: 8em; left: auto; }
-.cs-view .cs-hidden { display: none !important; }
-.cs-view .cs-disagreements:not(.cs-hidden) { display: grid !important; align-items: center;
-  grid-template-columns: minmax(0, max-content) minmax(0, max-content) max-content 1fr;
-  column-gap: 12px; row-gap: 2px; margin: 6px 0; padding: 4px 8px; border-left: 3px solid #bf8700;
-  background: var(--jp-layout-color2, #f6f8fa); }
-.cs-view .cs-dis-head, .cs-view .cs-dis-status { grid-column: 1 / -1; contain: inline-size; }
-.cs-view .cs-dis-row { display: contents !important; }
-.cs-view .cs-dis-row.cs-hidden { display: none !important; }
-.cs-view .cs-dis-call-box { grid-column: 1; margin-top: 4px !important; }
-.cs-view .cs-dis-out-box { grid-column: 2; overflow-wrap: anywhere; }
-.cs-view .cs-dis-add { grid-column: 3; width: auto !important; height: 22px !important;
-  line-height: 22px !important; padding: 0 8px !important; margin: 0 !important; }
-.cs-view .cs-dis-add:not(.mod-success) { background: var(--jp-layout-color1, #fff);
-  border: 1px solid var(--jp-border-color1, #bbb); }
-.cs-view .cs-rank-reason { margin-top: 2px; }
-</style>"""
-
-# Copying needs the browser's clipboard, which only page JavaScript can reach. The HTML widget
-# renders its value as HTML, so an inline handler does it with no frontend extension; where
-# the clipboard API is not allowed (plain http), the text is selected for Ctrl+C instead.
-_COPY_JS = (
-    "(function(b){var t=b.parentNode.querySelector('textarea');"
-    "var say=function(m){b.textContent=m;setTimeout(function(){b.textContent='Copy'},2000)};"
-    "var manual=function(){t.classList.add('cs-shown');t.focus();t.select();"
-    "try{if(document.execCommand('copy')){t.classList.remove('cs-shown');say('Copied');return}}catch(e){}"
-    "say('Press Ctrl+C')};"
-    "if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(t.value)"
-    ".then(function(){say('Copied')},manual)}else{manual()}})(this)"
-)
-
-
-def _copy_html(code: str | None) -> str:
-    if code is None:
-        return ""
-    return (
-        '<span class="cs-copy-wrap">'
-        f'<button class="jupyter-button widget-button cs-copy" onclick="{html.escape(_COPY_JS)}" '
-        'title="Copy the code to the clipboard">Copy</button>'
-        f'<textarea class="cs-copy-text" readonly>{html.escape(code)}</textarea></span>'
-    )
-
-
-@dataclass(frozen=True)
-class _DisagreementRow:
-    """The widgets of one disagreements row: the call, then one output and button per cluster."""
-
-    box: Any
-    call: Any
-    outputs: tuple[Any, ...]
-    adds: tuple[Any, ...]
-
-
-def _show(widget: Any, visible: bool) -> None:
-    # A class, not layout.display: the panel's widgets share one layout model.
-    if visible:
-        widget.remove_class("cs-hidden")
-    else:
-        widget.add_class("cs-hidden")
 
 
 class SearchView:
@@ -167,41 +80,52 @@ class SearchView:
         self._follow_top = True
         self._page_ids: list[int | None] = [None] * page_size
         self._shown_detail: tuple[Any, ...] | None = None
-        self._disagreements: list[Disagreement] = []
-        self._votes: dict[int, int] = {}
-        self._shown_disagreements: tuple[Any, ...] | None = None
-        self._added: dict[str, str] = {}
-        """Assert lines appended to the cell, by the call they decide."""
-        self._adding: set[str] = set()
         self.insert_mode = "checking" if cell_id and bridge is not None else "fallback"
         self.redraws = 0
         self._build()
 
     # -- building --------------------------------------------------------------------------------
 
-    def _build(self) -> None:
+    def _keep(self, widget: Any, *classes: str) -> Any:
+        """Record a widget (closed with the view) and give it CSS classes."""
+        for cls in classes:
+            widget.add_class(cls)
+        self._widgets.append(widget)
+        return widget
+
+    def _button(self, description: str, *classes: str, tooltip: str = "", **kw: Any) -> Any:
         import ipywidgets as w  # type: ignore[import-untyped]
 
+        return self._keep(w.Button(description=description, tooltip=tooltip, **kw), *classes)
+
+    def _build(self) -> None:
+        import ipywidgets as w
+
         self._widgets: list[Any] = []
-
-        def keep(widget: Any, *classes: str) -> Any:
-            for cls in classes:
-                widget.add_class(cls)
-            self._widgets.append(widget)
-            return widget
-
-        def button(description: str, *classes: str, tooltip: str = "", **kw: Any) -> Any:
-            return keep(w.Button(description=description, tooltip=tooltip, **kw), *classes)
-
-        self.css = keep(w.HTML(_CSS))
+        keep = self._keep
+        self.css = keep(w.HTML(CSS))
         self.progress = keep(w.HTML(layout=w.Layout(flex="1 1 auto")), "cs-progress")
         self.bar = keep(w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="160px")), "cs-bar")
-        self.stop_button = button("Stop", "cs-stop", tooltip="Stop generating and verifying; keep what is verified",
-                                  button_style="warning", icon="stop", layout=w.Layout(width="90px"))
+        self.stop_button = self._button("Stop", "cs-stop", button_style="warning", icon="stop",
+                                        tooltip="Stop generating and verifying; keep what is verified",
+                                        layout=w.Layout(width="90px"))
         self.stop_button.on_click(self._guard(lambda _: self.stop()))
         self.message = keep(w.HTML(layout=w.Layout(display="none")), "cs-message-box")
         self.notices = keep(w.HTML(layout=w.Layout(display="none")), "cs-notices-box")
+        self.table = self._build_table(w)
+        self.panel = panel = DisagreementsPanel(self, w, keep, self._guard)
+        # The panel's widgets by the names the view has always given them.
+        self.disagreements, self.disagreement_rows = panel.box, panel.rows
+        self.disagreements_head, self.disagreements_status = panel.head, panel.status_box
+        self.detail = self._build_detail(w)
+        self.top = keep(w.HBox([self.progress, self.bar, self.stop_button],
+                               layout=w.Layout(align_items="center", justify_content="space-between")))
+        self.root = keep(w.VBox([self.css, self.top, self.message, self.notices, self.table, self.disagreements,
+                                 self.detail]), "cs-view")
+        self.render()
 
+    def _build_table(self, w: Any) -> Any:
+        keep, button = self._keep, self._button
         self.passing = keep(w.Checkbox(value=False, description="passing only", indent=False,
                                        layout=w.Layout(width="120px")), "cs-passing")
         self.passing.observe(self._guard(self._on_passing), names="value")
@@ -217,7 +141,6 @@ class SearchView:
         self.next.on_click(self._guard(lambda _: self.goto(self.page + 1)))
         self.last.on_click(self._guard(lambda _: self.goto(math.inf)))
         self.page_label = keep(w.HTML(), "cs-page")
-
         self.headers = []
         head_style = w.ButtonStyle()
         for col in R.COLUMNS:
@@ -227,12 +150,18 @@ class SearchView:
             self.headers.append(b)
         self.rows = []
         for i in range(self.page_size):
-            b = button("", "cs-row", "cs-mono", tooltip="Show this candidate",
-                       layout=w.Layout(display="none"))
+            b = button("", "cs-row", "cs-mono", tooltip="Show this candidate", layout=w.Layout(display="none"))
             b.on_click(self._guard(partial(self._on_row, i)))
             self.rows.append(b)
         self.empty = keep(w.HTML('<p class="cs-dim">Waiting for candidates…</p>'), "cs-empty")
+        controls = keep(w.HBox([self.passing, self.first, self.prev, self.page_label, self.next, self.last],
+                               layout=w.Layout(align_items="center")), "cs-controls")
+        header = keep(w.HBox(self.headers, layout=w.Layout(overflow="hidden")), "cs-headers")
+        rows = keep(w.VBox(self.rows, layout=w.Layout(overflow="hidden")), "cs-rows")
+        return keep(w.VBox([controls, header, rows, self.empty]), "cs-table")
 
+    def _build_detail(self, w: Any) -> Any:
+        keep, button = self._keep, self._button
         self.detail_head = keep(w.HTML(), "cs-detail-head-box")
         self.insert_button = button("Insert below", "cs-insert", icon="arrow-down",
                                     tooltip="Insert this code into a new cell below the %%search cell")
@@ -247,50 +176,10 @@ class SearchView:
         self.diff = keep(w.HTML(), "cs-diff-view")
         self.tabs = keep(w.Tab(children=[self.code, self.tests, self.diff]), "cs-tabs")
         self.tabs.titles = ("Code", "Tests", "Diff vs top")
-        self._build_disagreements(w, keep)
-
-        hbox, vbox = w.HBox, w.VBox
-        self.top = top = keep(hbox([self.progress, self.bar, self.stop_button],
-                                   layout=w.Layout(align_items="center", justify_content="space-between")))
-        controls = keep(hbox([self.passing, self.first, self.prev, self.page_label, self.next, self.last],
-                             layout=w.Layout(align_items="center")), "cs-controls")
-        header = keep(hbox(self.headers, layout=w.Layout(overflow="hidden")), "cs-headers")
-        rows = keep(vbox(self.rows, layout=w.Layout(overflow="hidden")), "cs-rows")
-        self.table = keep(vbox([controls, header, rows, self.empty]), "cs-table")
-        actions = keep(hbox([self.insert_button, self.define_button, self.copy],
-                            layout=w.Layout(align_items="center")), "cs-actions")
-        self.detail = keep(vbox([self.detail_head, actions, self.action_status, self.tabs],
-                                layout=w.Layout(display="none")), "cs-detail")
-        self.root = keep(vbox([self.css, top, self.message, self.notices, self.table, self.disagreements,
-                               self.detail]), "cs-view")
-        self.render()
-
-    def _build_disagreements(self, w: Any, keep: Callable[..., Any]) -> None:
-        # About 40 widgets: with a layout and a style each they would add some 120 models, so
-        # they share them (nothing here is sized or coloured one by one).
-        self.disagreements_head = keep(w.HTML(), "cs-dis-head")
-        html_parts = {"layout": self.disagreements_head.layout, "style": self.disagreements_head.style}
-        button_parts = {"layout": w.Layout(), "style": w.ButtonStyle()}
-        row_layout = w.Layout()
-        self.disagreements_status = keep(w.HTML(**html_parts), "cs-dis-status")
-        self.disagreement_rows: list[_DisagreementRow] = []
-        for i in range(DISAGREEMENT_ROWS):
-            call = keep(w.HTML(**html_parts), "cs-dis-call-box")
-            outputs, adds = [], []
-            for j in range(DISAGREEMENT_CLUSTERS):
-                outputs.append(keep(w.HTML(**html_parts), "cs-dis-out-box"))
-                add = keep(w.Button(description="Add assert", icon="plus", **button_parts), "cs-dis-add")
-                add.on_click(self._guard(partial(self._on_add, i, j)))
-                adds.append(add)
-            cells = [call] + [x for pair in zip(outputs, adds, strict=True) for x in pair]
-            box = keep(w.HBox(cells, layout=row_layout), "cs-dis-row", "cs-hidden")
-            self.disagreement_rows.append(_DisagreementRow(box, call, tuple(outputs), tuple(adds)))
-        # One CSS grid for the whole panel (the rows are display: contents), so the answers and
-        # buttons of every input line up in columns: call | cluster's answer | Add assert.
-        self.disagreements = keep(w.VBox([self.disagreements_head,
-                                          *(r.box for r in self.disagreement_rows),
-                                          self.disagreements_status],
-                                         layout=row_layout), "cs-disagreements", "cs-hidden")
+        actions = keep(w.HBox([self.insert_button, self.define_button, self.copy],
+                              layout=w.Layout(align_items="center")), "cs-actions")
+        return keep(w.VBox([self.detail_head, actions, self.action_status, self.tabs],
+                           layout=w.Layout(display="none")), "cs-detail")
 
     def _guard(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
         """Callbacks run on the kernel's main thread; an error there must reach the user."""
@@ -470,65 +359,12 @@ class SearchView:
                 self._status(f"Could not insert: {why}. Run <code>{self.insert_command(c.id)}</code> instead.",
                              "error", raw=True)
 
-    def _on_add(self, row: int, slot: int, _button: Any = None) -> None:
-        with self._lock:
-            if row >= len(self._disagreements) or slot >= len(self._disagreements[row].outputs):
-                return
-            d = self._disagreements[row]
-        self.add_assert(d, d.outputs[slot][0])
-
     def add_assert(self, disagreement: Disagreement, cluster: int) -> None:
         """Append the assert that makes ``cluster``'s answer the expected one to the ``%%search`` cell.
 
         Through the JupyterLab extension; where it cannot help, the line is shown to paste.
         """
-        line = disagreement.assert_line(cluster)
-        if line is None:
-            return
-        call = disagreement.call
-        with self._lock:
-            if call in self._added or call in self._adding:
-                return
-            if self.insert_mode == "fallback" or self._bridge is None or not self.cell_id:
-                self._paste_message("This frontend cannot edit the cell for us:", line)
-                return
-            self._adding.add(call)  # its row's buttons are disabled until the extension answers
-            self._disagreement_status("Adding the assert to the %%search cell…")
-        threading.Thread(target=self._append_worker, args=(call, line), name="codesearch-append",
-                         daemon=True).start()
-
-    def _append_worker(self, call: str, line: str) -> None:
-        assert self._bridge is not None  # add_assert() checked
-        try:
-            reply = self._bridge.request("append_to_cell", APPEND_TIMEOUT, cell_id=self.cell_id, text=line)
-        except Exception as e:
-            _log.debug("append_to_cell failed", exc_info=e)
-            reply = {"ok": False, "error": f"{type(e).__name__}: {e}"}
-        with self._lock:
-            self._adding.discard(call)
-            if reply is None:
-                self.insert_mode = "fallback"
-                self._render_actions()
-                self._paste_message("The JupyterLab extension did not answer:", line)
-            elif reply.get("ok"):
-                self._added[call] = line
-                self._disagreement_status(
-                    f"Added <code>{html.escape(line)}</code> at the end of the %%search cell: run the cell "
-                    "again and the candidates that disagree with it fail.", raw=True)
-            else:
-                why = html.escape(str(reply.get("error") or "unknown error"))
-                self._paste_message(f"Could not add it ({why}):", line, raw=True)
-
-    def _paste_message(self, why: str, line: str, raw: bool = False) -> None:
-        lead = why if raw else html.escape(why)
-        self._disagreement_status(
-            f"{lead} paste <code class=\"cs-dis-line\">{html.escape(line)}</code> at the end of the %%search "
-            f"cell and run it again. {_copy_html(line)}", "warning", raw=True)
-
-    def _disagreement_status(self, text: str, kind: R.Kind = "info", raw: bool = False) -> None:
-        """Say how adding went, below the rows, and redraw them (every change of state says something)."""
-        self.disagreements_status.value = R.status_html(text, kind, raw)
-        self._fill_disagreements()
+        self.panel.add_assert(disagreement, cluster)
 
     def define(self) -> None:
         """Run the cell's context and the selected candidate in the user namespace."""
@@ -571,7 +407,7 @@ class SearchView:
             ranked = self.run.ranked()
             self._render_progress()
             self._render_table(ranked)
-            self._render_disagreements(ranked)
+            self.panel.render(ranked)
             self._render_detail(ranked)
 
     def _render_progress(self) -> None:
@@ -641,55 +477,6 @@ class SearchView:
         self.empty.layout.display = None if not ranked else "none"
         self.table.layout.display = "none" if (not ranked and self.run.error is not None) else None
 
-    def _render_disagreements(self, ranked: list[Candidate]) -> None:
-        self._disagreements = list(self.run.disagreements(top=DISAGREEMENT_CLUSTERS, limit=DISAGREEMENT_ROWS))
-        self._votes = {c.cluster: c.cluster_size for c in ranked
-                       if c.cluster is not None and c.cluster_size is not None}
-        self._fill_disagreements()
-
-    def _fill_disagreements(self) -> None:
-        found = self._disagreements
-        answers = tuple((d.call, tuple((cid, b.text) for cid, b in d.outputs)) for d in found)
-        key = (answers, tuple(sorted(self._votes.items())),
-               tuple(sorted(self._added.items())), tuple(sorted(self._adding)), self.run.done,
-               self.disagreements_status.value)
-        if key == self._shown_disagreements:  # most redraws change nothing here: send nothing
-            return
-        self._shown_disagreements = key
-        for i, row in enumerate(self.disagreement_rows):
-            d = found[i] if i < len(found) else None
-            _show(row.box, d is not None)
-            if d is None:
-                continue
-            row.call.value = R.disagreement_call_html(d)
-            added, busy = self._added.get(d.call), d.call in self._adding
-            for j, (out, add) in enumerate(zip(row.outputs, row.adds, strict=True)):
-                if j >= len(d.outputs):
-                    _show(out, False)
-                    _show(add, False)
-                    continue
-                cluster, behaviour = d.outputs[j]
-                shown = behaviour.text
-                out.value = R.disagreement_output_html(cluster, shown, self._votes.get(cluster))
-                _show(out, True)
-                line = d.assert_line(cluster)
-                _show(add, line is not None)  # no assert can expect an exception or a timeout
-                if line is None:
-                    continue
-                add.tooltip = f"Append to the %%search cell: {line}"
-                chosen = added is not None and added == line
-                add.description = "Added" if chosen else "Add assert"
-                add.icon = "check" if chosen else "plus"
-                add.button_style = "success" if chosen else ""
-                add.disabled = added is not None or busy
-        if found:
-            later = "" if self.run.done else " (so far: candidates are still being probed)"
-            self.disagreements_head.value = (
-                f'<div class="cs-dis-title"><b>The top behaviour clusters disagree on these inputs</b>{later}. '
-                "Pick the answer you mean: <i>Add assert</i> puts it at the end of the %%search cell, "
-                "and the next run decides.</div>")
-        _show(self.disagreements, bool(found or self.disagreements_status.value))
-
     def _render_detail(self, ranked: list[Candidate]) -> None:
         rank_of = {c.id: r for r, c in enumerate(ranked, 1)}
         c = next((x for x in ranked if x.id == self.selected), None)
@@ -708,7 +495,7 @@ class SearchView:
         self.diff.value = R.diff_html(top, c)
         tests = f"Tests {c.tests_passed}/{c.tests_total}" if c.verified and c.tests_total else "Tests"
         self.tabs.titles = ("Code", tests, f"Diff vs #{top.id}" if top is not None else "Diff")
-        self.copy.value = _copy_html(c.code)
+        self.copy.value = copy_html(c.code)
         self._render_actions()
 
     def _render_actions(self) -> None:
