@@ -134,66 +134,9 @@ class Spec:
 
 
 def _parse(text: str, offset: int) -> Spec:
-    try:
-        with warnings.catch_warnings():
-            # e.g. "invalid escape sequence": the user's own code, not ours to warn about
-            warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
-            tree = ast.parse(text)
-    except SyntaxError as e:
-        line = (e.lineno or 1) + offset
-        shown = (e.text or "").strip()
-        where = f": `{shown}`" if shown else ""
-        raise SpecError(f"syntax error, {e.msg}{where}. Fix the cell and run it again.", line) from None
-    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
-        raise SpecError(f"cannot read the cell: {e}") from None
-
-    body = tree.body
-    first_test = next((k for k, node in enumerate(body) if _is_test(node)), None)
-    if first_test is None:
-        stub_hint = next((n.name for n in body if isinstance(n, ast.FunctionDef)), "name")
-        raise SpecError(
-            f"no tests: add at least one `assert {stub_hint}(...) == ...` after the function stub."
-        )
-    defs = [k for k in range(first_test) if isinstance(body[k], ast.FunctionDef)]
-    # The last def before the tests, unless a helper the tests use comes after the stub: then
-    # the last one whose body is only a docstring / `pass` / `...` is the one to search for.
-    stubs = [k for k in defs if _is_stub_body(body[k])]  # type: ignore[arg-type]
-    stub_index = stubs[-1] if stubs else (defs[-1] if defs else None)
-    if stub_index is None:
-        line = body[first_test].lineno + offset
-        later_def = next(
-            (n for n in body[first_test:] if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))),
-            None,
-        )
-        if later_def is not None:
-            raise SpecError(
-                f"the function stub `def {later_def.name}(...)` must come before the first test "
-                f"(line {line}). Move the asserts below it.",
-                later_def.lineno + offset,
-            )
-        raise SpecError(
-            "no function stub: write `def name(args):` with a docstring saying what it should do, "
-            "above the asserts.",
-            line,
-        )
-
-    hidden_lines = _hidden_comment_lines(text)
+    body = _read_tree(text, offset).body
+    stub_index = _stub_index(body, offset)
     src_lines = text.split("\n")
-
-    def segment(node: ast.stmt) -> str:
-        # Exact columns, not whole lines: `a = 1; assert f(a)` holds two statements on one line.
-        start: ast.stmt | ast.expr = node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
-            start = node.decorator_list[0]
-        first, last = start.lineno, node.end_lineno or node.lineno
-        chunk = src_lines[first - 1 : last]
-        end_col = node.end_col_offset if node.end_col_offset is not None else len(chunk[-1])
-        chunk[-1] = chunk[-1][: _char_col(chunk[-1], end_col)]
-        chunk[0] = chunk[0][_char_col(chunk[0], start.col_offset) :]
-        if isinstance(start, ast.expr):  # a decorator: keep its `@`
-            chunk[0] = "@" + chunk[0]
-        return "\n".join(chunk)
-
     stub_node = body[stub_index]
     assert isinstance(stub_node, ast.FunctionDef)
     stub = _make_stub(stub_node, src_lines, offset)
@@ -203,31 +146,7 @@ def _parse(text: str, offset: int) -> Spec:
         context_end = min(d.lineno for d in stub_node.decorator_list) - 1
     context = "\n".join(src_lines[:context_end]).strip("\n")
     context = context + "\n" if context else ""
-
-    items: list[Item] = []
-    notes: list[str] = []
-    # Names whose value depends on the function: results of calls (`r = f(x)`) and arguments it
-    # may mutate in place (`f(data)`). A test checking one of them does exercise the function.
-    touched = {stub.name}
-    for node in body[stub_index + 1 :]:
-        end = node.end_lineno or node.lineno
-        source = segment(node)
-        if _is_test(node):
-            hidden = any(ln in hidden_lines for ln in range(node.lineno, end + 1))
-            items.append(Item("test", source, node.lineno + offset, end + offset, hidden))
-            if not any(_mentions(node, name) for name in touched):
-                note = (
-                    f"line {node.lineno + offset}: this test never calls `{stub.name}`, so every "
-                    "candidate passes or fails it alike."
-                )
-                notes.append(note)
-                warnings.warn(note, SpecWarning, stacklevel=3)
-        else:
-            hidden = any(ln in hidden_lines for ln in range(node.lineno, end + 1))
-            items.append(Item("setup", source, node.lineno + offset, end + offset, hidden))
-            if any(_mentions(node, name) for name in touched):
-                touched |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
+    items, notes = _items(body[stub_index + 1 :], stub.name, text, offset)
     digest = hashlib.sha256()
     for part in (context, stub.name, *(f"{i.kind}:{i.line}:{i.source}" for i in items)):
         digest.update(part.encode())
@@ -241,6 +160,97 @@ def _parse(text: str, offset: int) -> Spec:
         line_offset=offset,
         key=digest.hexdigest()[:16],
     )
+
+
+def _read_tree(text: str, offset: int) -> ast.Module:
+    try:
+        with warnings.catch_warnings():
+            # e.g. "invalid escape sequence": the user's own code, not ours to warn about
+            warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
+            return ast.parse(text)
+    except SyntaxError as e:
+        line = (e.lineno or 1) + offset
+        shown = (e.text or "").strip()
+        where = f": `{shown}`" if shown else ""
+        raise SpecError(f"syntax error, {e.msg}{where}. Fix the cell and run it again.", line) from None
+    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
+        raise SpecError(f"cannot read the cell: {e}") from None
+
+
+def _stub_index(body: list[ast.stmt], offset: int) -> int:
+    """Which statement is the function stub; a clear error when there is no stub or no test."""
+    first_test = next((k for k, node in enumerate(body) if _is_test(node)), None)
+    if first_test is None:
+        stub_hint = next((n.name for n in body if isinstance(n, ast.FunctionDef)), "name")
+        raise SpecError(
+            f"no tests: add at least one `assert {stub_hint}(...) == ...` after the function stub."
+        )
+    defs = [k for k in range(first_test) if isinstance(body[k], ast.FunctionDef)]
+    # The last def before the tests, unless a helper the tests use comes after the stub: then
+    # the last one whose body is only a docstring / `pass` / `...` is the one to search for.
+    stubs = [k for k in defs if _is_stub_body(body[k])]  # type: ignore[arg-type]
+    if stubs or defs:
+        return stubs[-1] if stubs else defs[-1]
+    line = body[first_test].lineno + offset
+    later_def = next(
+        (n for n in body[first_test:] if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))),
+        None,
+    )
+    if later_def is not None:
+        raise SpecError(
+            f"the function stub `def {later_def.name}(...)` must come before the first test "
+            f"(line {line}). Move the asserts below it.",
+            later_def.lineno + offset,
+        )
+    raise SpecError(
+        "no function stub: write `def name(args):` with a docstring saying what it should do, "
+        "above the asserts.",
+        line,
+    )
+
+
+def _segment(node: ast.stmt, src_lines: list[str]) -> str:
+    # Exact columns, not whole lines: `a = 1; assert f(a)` holds two statements on one line.
+    start: ast.stmt | ast.expr = node
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
+        start = node.decorator_list[0]
+    first, last = start.lineno, node.end_lineno or node.lineno
+    chunk = src_lines[first - 1 : last]
+    end_col = node.end_col_offset if node.end_col_offset is not None else len(chunk[-1])
+    chunk[-1] = chunk[-1][: _char_col(chunk[-1], end_col)]
+    chunk[0] = chunk[0][_char_col(chunk[0], start.col_offset) :]
+    if isinstance(start, ast.expr):  # a decorator: keep its `@`
+        chunk[0] = "@" + chunk[0]
+    return "\n".join(chunk)
+
+
+def _items(after_stub: list[ast.stmt], name: str, text: str, offset: int) -> tuple[list[Item], list[str]]:
+    """The tests and setup after the stub, and notes on tests that never call the function."""
+    hidden_lines = _hidden_comment_lines(text)
+    src_lines = text.split("\n")
+    items: list[Item] = []
+    notes: list[str] = []
+    # Names whose value depends on the function: results of calls (`r = f(x)`) and arguments it
+    # may mutate in place (`f(data)`). A test checking one of them does exercise the function.
+    touched = {name}
+    for node in after_stub:
+        end = node.end_lineno or node.lineno
+        source = _segment(node, src_lines)
+        hidden = any(ln in hidden_lines for ln in range(node.lineno, end + 1))
+        if _is_test(node):
+            items.append(Item("test", source, node.lineno + offset, end + offset, hidden))
+            if not any(_mentions(node, n) for n in touched):
+                note = (
+                    f"line {node.lineno + offset}: this test never calls `{name}`, so every "
+                    "candidate passes or fails it alike."
+                )
+                notes.append(note)
+                warnings.warn(note, SpecWarning, stacklevel=4)
+        else:
+            items.append(Item("setup", source, node.lineno + offset, end + offset, hidden))
+            if any(_mentions(node, n) for n in touched):
+                touched |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return items, notes
 
 
 def _is_stub_body(node: ast.FunctionDef) -> bool:
