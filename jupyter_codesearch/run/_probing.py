@@ -16,9 +16,9 @@ from .._exceptions import CodeSearchError
 from .._model import Behaviour, Candidate, Limits
 from .._seams import CandidateSource, ProbeSet, Verifier
 from ..rank import probe_inputs
-from ..rank._model_tests import ModelTest, parse_model_tests, test_case_prompt
+from ..rank._model_tests import parse_model_tests, test_case_prompt
 from ..rank._probes import call_arguments, edge_case_prompt, from_model_reply
-from ..spec import Spec
+from ..spec import CallExample, Spec
 
 __all__ = ["FAST_S", "FURTHER", "LOOK_S", "MIN_LOOK", "Prober"]
 
@@ -43,7 +43,7 @@ class Prober:
         self.limits = limits
         self.test_requests = test_requests
         self.probes = ProbeSet()
-        self.model_tests: list[ModelTest] = []
+        self.model_tests: list[CallExample] = []
         self.ready: asyncio.Future[ProbeSet] | None = None
         self._prefixes: dict[int, ProbeSet] = {}
 
@@ -66,7 +66,7 @@ class Prober:
             return []  # generation reports provider problems; probes just go without
         return from_model_reply(replies[0], call_arguments(self.spec)) if replies else []
 
-    async def _model_tests(self) -> list[ModelTest]:
+    async def _model_tests(self) -> list[CallExample]:
         if not self.test_requests:
             return []
         try:
