@@ -8,6 +8,7 @@ the attack worked: the expected value is a secret only reachable through the lea
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -20,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_codesearch import Spec
+from jupyter_codesearch._model import Behaviour, Limits
 from jupyter_codesearch.execute import Verdict, detect_isolation, verify
+from jupyter_codesearch.execute._codec import to_tree
 from tests.conftest import SECRET
 from tests.support.procs import wait_no_strays
 
@@ -471,3 +475,137 @@ def test_a_candidate_holds_only_its_own_descriptors() -> None:
     # stdin is /dev/null, stdout and stderr the capture pipe, 3 the call socket: nothing of the
     # zygote's (its control socket above all), nothing of the kernel's.
     assert verdict.tests[0].got == repr([(0, "chr"), (1, "fifo"), (2, "fifo"), (3, "sock")])
+
+
+# -- issue 18: an attacker between two honest candidates ---------------------------------------------
+
+
+def between(spec: str, honest: str, attacker: str, timeout: float = TIMEOUT) -> list[Verdict]:
+    """Verify honest, attacker, honest on one kernel; each verdict within timeout + 2 s of the last."""
+    arrived: list[float] = []
+    start = time.monotonic()
+    verdicts = verify(spec, [honest, attacker, honest], timeout=timeout, memory_mb=256, workers=1,
+                      on_verdict=lambda v: arrived.append(time.monotonic()))
+    steps = [b - a for a, b in zip([start, *arrived], arrived, strict=False)]
+    assert max(steps) < timeout + 2, f"verdicts took {steps}"
+    return verdicts
+
+
+def probed(
+    spec: str, sources: list[str], probes: list[tuple[object, ...]], timeout: float = TIMEOUT
+) -> list[tuple[Behaviour, ...]]:
+    """Run sources on probe inputs on one kernel, as a run's probing does (one shared ProbeSet)."""
+    from jupyter_codesearch._engine import run_sync, shared_pool
+
+    parsed = Spec.parse(spec)
+    trees = tuple(to_tree(list(p)) for p in probes)
+    limits = Limits(timeout=timeout, memory_mb=256)
+
+    async def go() -> list[tuple[Behaviour, ...]]:
+        pool = await shared_pool(detect_isolation(), 1)
+        futures = [pool.submit_probes(parsed, i, s, trees, limits) for i, s in enumerate(sources)]
+        return list(await asyncio.gather(*futures))
+
+    start = time.monotonic()
+    found = run_sync(go())
+    elapsed = time.monotonic() - start
+    assert elapsed < len(sources) * (timeout + 2), f"probing took {elapsed:.2f} s"
+    return found
+
+
+EXPECTS_TYPE_ERROR = '''
+def f(x):
+    """Raise TypeError for a negative x, else return x."""
+
+try:
+    f(-1)
+except TypeError:
+    pass
+else:
+    assert False, "no TypeError"
+assert f(2) == 2
+'''
+HONEST_TYPE_ERROR = "def f(x):\n    if x < 0:\n        raise TypeError('negative')\n    return x\n"
+
+
+@pytest.mark.parametrize("raised", [
+    "Exception('not a TypeError')",
+    "Boom('mine')",
+    "type('1 forged', (Exception,), {})('forged name')",
+    "type('CandidateRaised', (Exception,), {})('our marker')",
+    "Picky(1, 2, 3)",
+])
+def test_an_exception_rebuilt_on_the_trusted_side_is_never_a_false_pass(raised: str) -> None:
+    attacker = body(f"""
+        class Boom(Exception):
+            pass
+        class Picky(Exception):
+            def __init__(self, a, b, c):
+                super().__init__(a)
+        def f(x):
+            if x < 0:
+                raise {raised}
+            return x
+        """)
+    honest, bad, again = between(EXPECTS_TYPE_ERROR, HONEST_TYPE_ERROR, attacker)
+    assert honest.passed and again.passed, (honest.error, again.error)
+    assert bad.status == "error" and not bad.passed, (bad.status, bad.error)
+    assert "the candidate raised" in (bad.error or "")
+
+
+@pytest.mark.parametrize("as_written", [False, True])
+def test_ordered_dicts_compare_in_order_as_in_the_kernel(as_written: bool) -> None:
+    spec = body(f'''
+        from collections import OrderedDict, Counter
+        def f(x):
+            """An OrderedDict of x then x + 1, and a Counter of x."""
+
+        assert f(1)[0] == OrderedDict([(1, 'a'), (2, 'b')]){" and True" if as_written else ""}
+        assert f(1)[1] == Counter({{1: 1}})
+        ''')
+    honest = ("from collections import OrderedDict, Counter\n"
+              "def f(x):\n    return OrderedDict([(x, 'a'), (x + 1, 'b')]), Counter({x: 1, 'zero': 0})\n")
+    attacker = ("from collections import OrderedDict\n"
+                "def f(x):\n    return OrderedDict([(x + 1, 'b'), (x, 'a')]), {x: 1}\n")
+    first, bad, again = between(spec, honest, attacker)
+    assert first.passed and again.passed, (first.error, again.error)
+    assert bad.status == "failed" and not bad.passed, (bad.status, bad.error)
+    assert [t.passed for t in bad.tests] == [False, True]
+
+
+PROBED = '''
+def f(x):
+    """Return x + 1."""
+
+assert f(1) == 2
+'''
+
+
+FORGED_ANSWERS = {
+    # An overflowing complex: the decoder must say "unserializable", not raise OverflowError.
+    "overflowing_complex": "('{\"value\":[\"C\",' + '9' * 400 + ',0],\"t\":0}').encode()",
+    # A set of 400k ints that all hash to 0: quadratic to build, so bounded by the deadline.
+    "colliding_set": (
+        "('{\"value\":[\"S\",' + ','.join('[\"I\",\"%x\"]' % (((1 << 61) - 1) * i) for i in range(3, 400_003))"
+        " + '],\"t\":0}').encode()"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORGED_ANSWERS))
+def test_an_answer_that_breaks_the_decoder_is_charged_to_its_candidate(name: str) -> None:
+    # Written on the call socket by hand: nothing the codec would make.
+    attacker = body(f"""
+        import os
+        def f(x):
+            frame = {FORGED_ANSWERS[name]}
+            os.write(3, len(frame).to_bytes(4, "big") + frame)
+            return x + 1
+        """)
+    honest = "def f(x):\n    return x + 1\n"
+    before, bad, after = probed(PROBED, [honest, attacker, honest], [(1,), (2,), (3,)])
+    assert [b.kind for b in before] == ["value"] * 3 and before == after, (before, after)
+    assert bad[0].kind in {"unserializable", "timeout"}, bad  # later frames are out of step: its own
+    honest_v, bad_v, again = between(PROBED, honest, attacker)
+    assert honest_v.passed and again.passed, (honest_v.error, again.error)
+    assert bad_v.status in {"unserializable", "timeout"} and not bad_v.passed, (bad_v.status, bad_v.error)

@@ -158,8 +158,8 @@ class Trial:
             try:
                 value = from_tree(reply["value"])
                 after = from_tree(reply["args"]) if "args" in reply else None
-            except Unserializable as e:
-                raise Abort("unserializable", f"returned a malformed value ({e})") from None
+            except Exception as e:  # from_tree raises only Unserializable; anything else is the candidate's too
+                raise Abort("unserializable", f"returned a malformed value ({text(e, 200)})") from None
             if isinstance(after, list) and len(after) == len(args):
                 _copy_back(args, after)
             record["got"] = short(value, 120)
@@ -189,17 +189,30 @@ def _pickle(obj: object) -> bytes:
         return cloudpickle.dumps(obj, protocol=4)  # type: ignore[no-any-return]
 
 
+_REFILLED = (dict, set, collections.OrderedDict, collections.Counter)
+
+
 def _copy_back(args: tuple[Any, ...], after: list[Any]) -> None:
     for old, new in zip(args, after, strict=True):
         if type(old) is list and type(new) is list:
             old[:] = new
-        elif (type(old) is dict and type(new) is dict) or (type(old) is set and type(new) is set):
+        elif type(old) is type(new) and type(old) in _REFILLED:
             old.clear()
-            old.update(new)
+            if isinstance(old, dict):
+                for k, v in new.items():  # item by item: Counter's own update would add counts
+                    old[k] = v
+            else:
+                old.update(new)
 
 
 def _rebuild(kind: str, message: str, where: str) -> BaseException:
-    """The trusted side's own exception standing for the one the candidate raised."""
+    """The trusted side's own exception standing for the one the candidate raised.
+
+    Whatever ``kind`` says, building it must never raise here: an exception escaping this
+    function would be taken for the candidate's (a test expecting ``TypeError`` would pass on a
+    consistent-MRO ``TypeError`` of our own). So every failure falls back to a class whose bases
+    cannot conflict: :class:`CandidateRaised` alone (it is an ``Exception``).
+    """
     base: Any = getattr(builtins, kind, None)
     if kind in ("StopIteration", "StopAsyncIteration"):
         # As PEP 479 does for generators: raised for real, it would silently end the test's
@@ -207,13 +220,16 @@ def _rebuild(kind: str, message: str, where: str) -> BaseException:
         base = RuntimeError
     if not (isinstance(base, type) and issubclass(base, Exception)):
         base = CONTEXT_EXC.get(kind)
-    if not (isinstance(base, type) and issubclass(base, Exception)):
-        base = Exception
+    if not (isinstance(base, type) and issubclass(base, Exception)) or issubclass(CandidateRaised, base):
+        base = None  # plain Exception (or a forged name): CandidateRaised is one already
     name = kind if kind.isidentifier() else "CandidateError"
-    cls = type(name, (base, CandidateRaised), {"__module__": "candidate"})
-    try:
-        err: BaseException = cls(message)
-    except Exception:  # an exception class with a demanding __init__
-        err = type(name, (Exception, CandidateRaised), {})(message)
-    err.where = where  # type: ignore[attr-defined]
+    err: BaseException | None = None
+    if base is not None:
+        try:  # a context class may have a metaclass or an __init__ of its own: any of it may fail
+            err = type(name, (base, CandidateRaised), {"__module__": "candidate"})(message)
+        except Exception:
+            err = None
+    if err is None:
+        err = type(name, (CandidateRaised,), {"__module__": "candidate"})(message)
+    err.where = where  # type: ignore[union-attr]
     return err

@@ -10,15 +10,17 @@ import contextlib
 import json
 import os
 import select
+import signal
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._codec import _encode
 from ._protocol import Size
 
-__all__ = ["Abort", "Channel"]
+__all__ = ["Abort", "Channel", "alarm"]
 
 _HEAD = 4
 _decode = json.JSONDecoder().decode  # made once: json.loads() checks the encoding on every call
@@ -153,3 +155,24 @@ class Channel:
                     mine = True
             if mine:
                 return
+
+
+@contextlib.contextmanager
+def alarm(deadline: float) -> Iterator[None]:
+    """Bound the trusted side too, by ``deadline`` plus half a second: a test can loop on its
+    own, outside any call, and decoding what a candidate sent can be slow (a set of ints with
+    equal hashes builds in quadratic time). Raises :class:`Abort` ``timeout`` when it fires."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def fire(signum: int, frame: Any) -> None:
+        raise Abort("timeout", "")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, deadline - time.monotonic() + 0.5))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

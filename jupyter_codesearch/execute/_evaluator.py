@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Literal, cast
 
 from ._loaded import LoadedSpec, load
-from ._probing import probe_one
+from ._probing import probe_one, status_behaviour
 from ._protocol import (
     MIME,
     BatchPayload,
@@ -32,6 +32,7 @@ from ._protocol import (
     SpecPayload,
     VerdictReport,
 )
+from ._shown import text
 from ._tests import verify_one
 from ._zygote import Spawner
 
@@ -66,9 +67,17 @@ class Evaluator:
         batch = cast(BatchPayload, json.loads(payload))
         spec = self.specs[batch["key"]]
         limits = batch["limits"]
-        self._stream("verdicts", (
-            verify_one(self.spawner, spec, c["index"], c["source"], limits) for c in batch["candidates"]
-        ))
+
+        def reports() -> Iterator[VerdictReport]:
+            for c in batch["candidates"]:
+                try:
+                    yield verify_one(self.spawner, spec, c["index"], c["source"], limits)
+                except Exception as e:
+                    # Charged to the candidate being handled, never to the batch around it.
+                    yield {"index": c["index"], "status": "crashed", "passed": False, "tests": [],
+                           "runtime_s": None, "error": self._lost(e), "stdout": "", "output_bytes": 0}
+
+        self._stream("verdicts", reports())
 
     def run_probes(self, payload: str) -> None:
         """Run candidates on probe inputs (:class:`~._protocol.ProbeBatchPayload`); publish one
@@ -80,9 +89,19 @@ class Evaluator:
 
         def reports() -> Iterator[ProbeReport]:
             for c in batch["candidates"]:
-                yield {"index": c["index"], "behaviours": probe_one(self.spawner, spec, c["source"], limits, calls)}
+                try:
+                    found = probe_one(self.spawner, spec, c["source"], limits, calls)
+                except Exception as e:
+                    found = [status_behaviour("crashed", self._lost(e))] * len(calls)
+                yield {"index": c["index"], "behaviours": found}
 
         self._stream("probes", reports())
+
+    def _lost(self, e: Exception) -> str:
+        """An unexpected failure while handling one candidate: its zygote may be in any state,
+        so the next candidate gets a fresh one."""
+        self.spawner.discard()
+        return f"internal error while handling its answers: {type(e).__name__}: {text(e, 200)}"
 
     def _stream(self, kind: Literal["verdicts", "probes"], reports: Iterator[Report]) -> None:
         """Publish reports as they are made, a few per message (one message each costs more than

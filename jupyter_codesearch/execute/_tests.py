@@ -7,18 +7,14 @@ the kernel as source: standard library only.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import threading
-import time
 import types
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._candidate import CandidateRaised, Proxy, Trial
-from ._channel import Abort
+from ._channel import Abort, alarm
 from ._instrument import CMP_NAME, TRUTH_NAME, Check, record_cmp, record_truth
 from ._loaded import LoadedSpec, namespace
 from ._protocol import CallRecord, FirstMessage, LimitsPayload, ReportedTest, VerdictReport
@@ -99,7 +95,7 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
     trial = Trial(chan, started.deadline, spec.name, spec.plan)
     trial.namespace = ns
     try:
-        with _alarm(started.deadline):
+        with alarm(started.deadline):
             _run_tests(spec, trial, verdict)
     except Abort as e:  # from the alarm, outside any proxy call
         trial.abort = trial.abort or e
@@ -267,22 +263,3 @@ def abort_message(abort: Abort, status: int | None, timeout: float) -> str:
     if status is not None and os.WIFEXITED(status):
         return f"exited with status {os.WEXITSTATUS(status)} before returning"
     return "the candidate process died"
-
-
-@contextlib.contextmanager
-def _alarm(deadline: float) -> Iterator[None]:
-    """Bound the trusted side too: a test can loop on its own, outside any call."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def fire(signum: int, frame: Any) -> None:
-        raise Abort("timeout", "")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, max(0.01, deadline - time.monotonic() + 0.5))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
