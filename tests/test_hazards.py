@@ -609,3 +609,55 @@ def test_an_answer_that_breaks_the_decoder_is_charged_to_its_candidate(name: str
     honest_v, bad_v, again = between(PROBED, honest, attacker)
     assert honest_v.passed and again.passed, (honest_v.error, again.error)
     assert bad_v.status in {"unserializable", "timeout"} and not bad_v.passed, (bad_v.status, bad_v.error)
+
+
+def cli_verify(tmp_path: Path, spec: str, *flags: str, timeout: float = TIMEOUT) -> tuple[int, list[str]]:
+    """``jupyter-codesearch verify`` on an honest candidate: exit code and stderr lines."""
+    import contextlib
+    import io
+
+    from jupyter_codesearch import cli
+
+    (tmp_path / "spec.py").write_text(spec)
+    (tmp_path / "c.jsonl").write_text(json.dumps(GOOD) + "\n")
+    err = io.StringIO()
+    start = time.monotonic()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = cli.main(["verify", str(tmp_path / "spec.py"), str(tmp_path / "c.jsonl"), "--workers", "1", *flags])
+    assert time.monotonic() - start < timeout + 2 + 1, "the spec's error took too long to say"
+    return code, [line for line in err.getvalue().splitlines() if line.strip()]
+
+
+BAD_SPECS = {
+    # ast.parse accepts these; compile does not.
+    "top_level_return": "return 1\n" + PLUS_ONE,
+    "break_outside_loop": PLUS_ONE + "break\n",
+    "top_level_await": PLUS_ONE + "await f(1)\n",
+    "future_braces": "from __future__ import braces\n" + PLUS_ONE,
+    # The spec's own code ending the kernel, or never finishing, on the trusted side.
+    "expected_raises_systemexit": "def stop():\n    raise SystemExit(3)\n" + PLUS_ONE + "assert f(2) == stop()\n",
+    "expected_raises_keyboardinterrupt": "def stop():\n    raise KeyboardInterrupt\n" + PLUS_ONE
+    + "assert f(2) == stop()\n",
+    "test_as_written_raises_systemexit": "def stop():\n    raise SystemExit(3)\n" + PLUS_ONE
+    + "assert f(2) == 3 and stop()\n",
+    "context_calls_os_exit": "import os\nos._exit(3)\n" + PLUS_ONE,
+    "context_calls_os_exit_in_a_helper": "import os\ndef three():\n    os._exit(3)\n" + PLUS_ONE
+    + "assert f(2) == three()\n",
+    "expected_side_runs_forever": PLUS_ONE + "assert f(2) == sum(range(10**13))\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SPECS))
+def test_a_spec_that_cannot_run_is_one_line_and_exit_2(name: str, tmp_path: Path) -> None:
+    code, lines = cli_verify(tmp_path, BAD_SPECS[name])
+    assert code == 2 and len(lines) == 1, (code, lines)
+    assert "Traceback" not in lines[0] and "kernel was lost" not in lines[0], lines
+    # Honest work before and after on the same kernel is unaffected.
+    honest, _, again = between(PLUS_ONE, GOOD, GOOD)
+    assert honest.passed and again.passed
+
+
+@pytest.mark.parametrize("value", ["inf", "1e300", "nan", "-1"])
+def test_a_timeout_no_timer_can_hold_is_one_line_and_exit_2(value: str, tmp_path: Path) -> None:
+    code, lines = cli_verify(tmp_path, PLUS_ONE, f"--timeout={value}")
+    assert code == 2 and len(lines) == 1 and "timeout" in lines[0], (code, lines)

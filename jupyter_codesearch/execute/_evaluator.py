@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Literal, cast
 
-from ._loaded import LoadedSpec, load
+from ._loaded import CONTEXT_S, LoadedSpec, SpecFailed, load
 from ._probing import probe_one, status_behaviour
 from ._protocol import (
     MIME,
@@ -57,9 +57,16 @@ class Evaluator:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(0, {int(cpu)})
 
-    def load_spec(self, payload: str) -> None:
-        """Compile a spec (:class:`~._protocol.SpecPayload`) for the batches that follow."""
-        spec = load(cast(SpecPayload, json.loads(payload)))
+    def load_spec(self, payload: str, timeout: float = CONTEXT_S) -> None:
+        """Compile a spec (:class:`~._protocol.SpecPayload`) for the batches that follow; its
+        expected values get the candidates' ``timeout``. A spec that cannot run here is
+        published as ``spec_error`` (the caller's to fix), not raised (the kernel lives on)."""
+        try:
+            spec = load(cast(SpecPayload, json.loads(payload)), values_s=timeout)
+        except (Exception, SpecFailed) as e:
+            why = str(e) if isinstance(e, SpecFailed) else f"{type(e).__name__}: {text(e, 300)}"
+            self.publish({"spec_error": text(why, 500)})
+            return
         self.specs[spec.key] = spec
 
     def run_batch(self, payload: str) -> None:
@@ -77,7 +84,11 @@ class Evaluator:
                     yield {"index": c["index"], "status": "crashed", "passed": False, "tests": [],
                            "runtime_s": None, "error": self._lost(e), "stdout": "", "output_bytes": 0}
 
-        self._stream("verdicts", reports())
+        try:
+            self._stream("verdicts", reports())
+        except SpecFailed as e:  # the tests' own code: no verdict on anyone, the caller is told
+            self.spawner.sweep()
+            self.publish({"spec_error": text(e, 500)})
 
     def run_probes(self, payload: str) -> None:
         """Run candidates on probe inputs (:class:`~._protocol.ProbeBatchPayload`); publish one

@@ -250,6 +250,9 @@ class Published(TypedDict, total=False):
 
     verdicts: list[VerdictReport]
     probes: list[ProbeReport]
+    spec_error: str
+    """The spec cannot be run (its context or tests exit, interrupt, or pass their deadline):
+    the batch ends without verdicts and the caller raises ``SpecError``."""
 
 
 # -- kernel <-> zygote ------------------------------------------------------------------------------

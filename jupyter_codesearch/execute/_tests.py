@@ -16,7 +16,7 @@ from typing import Any
 from ._candidate import CandidateRaised, Proxy, Trial
 from ._channel import Abort, alarm
 from ._instrument import CMP_NAME, TRUTH_NAME, Check, record_cmp, record_truth
-from ._loaded import LoadedSpec, namespace
+from ._loaded import CONTEXT_S, LoadedSpec, SpecFailed, namespace, spec_code
 from ._protocol import CallRecord, FirstMessage, LimitsPayload, ReportedTest, VerdictReport
 from ._shown import text
 from ._zygote import NotStarted, Spawner
@@ -83,7 +83,8 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
     ns: dict[str, Any] = {}
     try:  # before the candidate's clock starts: the context is the user's, not the candidate's
         if spec.fast is None:
-            ns = namespace(spec)
+            with spec_code("the spec's context", CONTEXT_S):
+                ns = namespace(spec)
     except Exception as e:
         verdict.error = f"the context failed: {type(e).__name__}: {text(e, 300)}"
         return _finish(spec, verdict).report()
@@ -95,7 +96,7 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
     trial = Trial(chan, started.deadline, spec.name, spec.plan)
     trial.namespace = ns
     try:
-        with alarm(started.deadline):
+        with alarm(started.deadline), spec_code("the tests' setup"):
             _run_tests(spec, trial, verdict)
     except Abort as e:  # from the alarm, outside any proxy call
         trial.abort = trial.abort or e
@@ -217,6 +218,8 @@ def _run_test(trial: Trial, code: types.CodeType | Check, ns: dict[str, Any], re
     except Abort:
         result.error = "not run to the end: the candidate stopped"
         raise
+    except (SystemExit, KeyboardInterrupt) as e:  # only the test's own code raises these here
+        raise SpecFailed(f"the test at line {result.line} raised {type(e).__name__}") from None
     except Exception as e:
         by_candidate = isinstance(e, CandidateRaised)
         if isinstance(e, AssertionError) and not by_candidate:
