@@ -661,3 +661,54 @@ def test_a_spec_that_cannot_run_is_one_line_and_exit_2(name: str, tmp_path: Path
 def test_a_timeout_no_timer_can_hold_is_one_line_and_exit_2(value: str, tmp_path: Path) -> None:
     code, lines = cli_verify(tmp_path, PLUS_ONE, f"--timeout={value}")
     assert code == 2 and len(lines) == 1 and "timeout" in lines[0], (code, lines)
+
+
+def test_a_drain_of_output_that_never_ends_stops_and_the_waits_still_watch_memory() -> None:
+    from jupyter_codesearch.execute._channel import Abort, Channel
+
+    # /dev/zero stands for writers on other cores that refill the pipe faster than it drains.
+    ours, theirs = socket.socketpair()
+    chan = Channel(ours.detach(), os.open("/dev/zero", os.O_RDONLY))
+    watched: list[float] = []
+
+    def watch() -> None:
+        watched.append(time.monotonic())
+        if len(watched) == 3:
+            raise Abort("memory", "watched")
+
+    chan.watch = watch
+    try:
+        start = time.monotonic()
+        chan.drain_output()
+        assert time.monotonic() - start < 1.0 and 0 < chan.output_bytes <= 4 << 20
+        with pytest.raises(Abort) as e:  # never idle, yet the memory watch runs by the clock
+            chan.recv(time.monotonic() + 5)
+        assert e.value.status == "memory" and time.monotonic() - start < 2.0
+    finally:
+        chan.close()
+        theirs.close()
+
+
+def test_output_that_never_stops_is_drained_within_the_deadline() -> None:
+    # Writers on every core keep the pipe full after the answer: the drain must stop anyway.
+    attacker = body("""
+        import os, threading
+        def spin():
+            os.sched_setaffinity(0, range(os.cpu_count()))
+            chunk = b"y" * 65536
+            while True:
+                try:
+                    os.write(1, chunk)
+                except OSError:
+                    pass
+        def f(x):
+            for _ in range(3):
+                if os.fork() == 0:
+                    spin()
+            threading.Thread(target=spin, daemon=True).start()
+            return x + 2
+        """)
+    honest, bad, again = between(PLUS_ONE, GOOD, attacker)
+    assert honest.passed and again.passed, (honest.error, again.error)
+    assert bad.status == "failed" and not bad.passed, (bad.status, bad.error)
+    assert len(bad.stdout) <= 4096 and again.output_bytes == 0

@@ -23,6 +23,10 @@ from ._protocol import Size
 __all__ = ["Abort", "Channel", "alarm"]
 
 _HEAD = 4
+_WATCH_S = 0.1
+"""How often ``watch`` runs while waiting."""
+_DRAIN_BUDGET = 1 << 20
+"""Bytes of output read per drain: a few pipefuls, then back to the deadline and the socket."""
 _decode = json.JSONDecoder().decode  # made once: json.loads() checks the encoding on every call
 
 
@@ -56,6 +60,7 @@ class Channel:
         self.eof = False
         self.out_eof = False
         self.watch: Callable[[], None] | None = None
+        self.watched = time.monotonic()
         self.received = 0
         self.created = self.chunk_time = self.arrived = time.perf_counter()
         self.poller = select.poll()
@@ -68,10 +73,12 @@ class Channel:
         with contextlib.suppress(OSError):
             os.close(self.out_fd)
 
-    def drain_output(self) -> None:
-        """Read what the candidate printed so far: the first ``Size.OUTPUT_KEPT`` bytes are
-        kept, the rest only counted (a pipe left full would block the candidate)."""
-        while not self.out_eof:
+    def drain_output(self, budget: int = _DRAIN_BUDGET) -> None:
+        """Read what the candidate printed so far, at most ``budget`` bytes in one go (a writer
+        on another core can keep the pipe full forever): the first ``Size.OUTPUT_KEPT`` bytes
+        are kept, the rest only counted (a pipe left full would block the candidate)."""
+        end = self.output_bytes + budget
+        while not self.out_eof and self.output_bytes < end:
             try:
                 chunk = os.read(self.out_fd, 1 << 16)
             except (BlockingIOError, OSError):
@@ -141,12 +148,15 @@ class Channel:
     def _wait(self, deadline: float, event: int) -> None:
         self.poller.modify(self.sock.fileno(), event)
         while True:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 raise Abort("timeout", "")
-            ready = self.poller.poll(min(left, 0.1) * 1000)
-            if not ready and self.watch is not None:
+            if self.watch is not None and now - self.watched >= _WATCH_S:
+                # By the clock, not when idle: output that never stops must not skip the check.
+                self.watched = now
                 self.watch()
+            ready = self.poller.poll(min(left, _WATCH_S) * 1000)
             mine = False
             for fd, ev in ready:
                 if fd == self.out_fd:
