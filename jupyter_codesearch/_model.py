@@ -72,6 +72,9 @@ class TestResult:
     """Time spent in calls to the candidate during this test, measured on the trusted side."""
     calls: tuple[dict[str, str], ...] = ()
     """The last few calls made in this test: ``call``, and ``got`` or ``raised``."""
+    withheld: bool = False
+    """A visible test that ran after a hidden one had called the candidate: what it says may
+    hold that hidden test's arguments, so repair prompts leave it out (as hidden tests)."""
 
 
 @dataclass(frozen=True)

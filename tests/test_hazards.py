@@ -712,3 +712,45 @@ def test_output_that_never_stops_is_drained_within_the_deadline() -> None:
     assert honest.passed and again.passed, (honest.error, again.error)
     assert bad.status == "failed" and not bad.passed, (bad.status, bad.error)
     assert len(bad.stdout) <= 4096 and again.output_bytes == 0
+
+
+HIDDEN_ARG = 777123
+
+
+@pytest.mark.parametrize("as_written", [False, True])
+def test_a_hidden_tests_arguments_never_reach_what_a_model_sees(as_written: bool) -> None:
+    from jupyter_codesearch._model import Candidate
+    from jupyter_codesearch.run._rounds import visible_failures
+
+    tail = " and True" if as_written else ""
+    spec = body(f'''
+        def f(x):
+            """Return x + 1."""
+
+        assert f(1) == 2{tail}
+        assert f({HIDDEN_ARG}) == {HIDDEN_ARG + 1}{tail}  # hidden
+        assert f(41) == 42{tail}
+        ''')
+    # Remembers every argument it was given, and reads the trusted side's message out of its
+    # caller's frame: both go into the error of every call.
+    attacker = body("""
+        import sys
+        SEEN = []
+        def f(x):
+            SEEN.append(x)
+            frame, found = sys._getframe(1), []
+            while frame is not None:
+                found.append(repr(frame.f_locals.get("msg", "")))
+                frame = frame.f_back
+            raise ValueError(f"seen {SEEN} in {found}")
+        """)
+    honest, bad, again = between(spec, GOOD, attacker)
+    assert honest.passed and again.passed, (honest.error, again.error)
+    assert bad.status == "error" and not bad.passed
+    shown = [t for t in bad.tests if not t.hidden and not t.withheld]
+    assert [t.line for t in shown] == ([4] if as_written else [4, 6])
+    for t in shown:
+        assert str(HIDDEN_ARG) not in f"{t.got} {t.error} {t.calls}", t
+    # What a repair round would show a model (the same rule the run uses).
+    seen_by_model = visible_failures(Candidate(0, attacker, "llm", None, 1, verdict=bad))
+    assert seen_by_model and str(HIDDEN_ARG) not in " ".join(seen_by_model)

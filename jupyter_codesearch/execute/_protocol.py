@@ -219,6 +219,8 @@ class ReportedTest(_ReportedTestKeys, total=False):
     error: str
     duration_s: float
     calls: list[CallRecord]
+    withheld: bool
+    """Never shown to a model: it ran after a hidden test had called the candidate."""
 
 
 class VerdictReport(TypedDict):

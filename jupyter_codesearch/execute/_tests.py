@@ -42,10 +42,15 @@ class TestOutcome:
     error: str | None = None
     duration_s: float = 0.0
     calls: list[CallRecord] = field(default_factory=list)
+    withheld: bool = False
+    """A visible test run after a hidden one had called the candidate (tests as written): what
+    it says may hold the hidden test's arguments, so it is never shown to a model."""
 
     def report(self) -> ReportedTest:
         """Without source and hidden flag (the caller has the spec) and without empty fields."""
         out: ReportedTest = {"line": self.line, "passed": self.passed, "duration_s": self.duration_s}
+        if self.withheld:
+            out["withheld"] = True
         if self.got is not None:
             out["got"] = self.got
         if self.expected is not None:
@@ -93,7 +98,7 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
         verdict.status, verdict.error = started.status, started.error
         return _finish(spec, verdict).report()
     chan = started.chan
-    trial = Trial(chan, started.deadline, spec.name, spec.plan)
+    trial = Trial(chan, started.deadline, spec.name, spec.plan, [t.hidden for t in spec.tests])
     trial.namespace = ns
     try:
         with alarm(started.deadline), spec_code("the tests' setup"):
@@ -162,6 +167,7 @@ def _run_tests(spec: LoadedSpec, trial: Trial, verdict: VerdictDraft) -> None:
     ns[TRUTH_NAME] = lambda v, negate: record_truth(trial, v, negate)
     tests = verdict.tests
     raised_by_candidate = False
+    hidden_called = False  # a hidden step has sent the candidate its arguments
     broken_setup: str | None = None
     try:
         fast = iter(spec.fast or ())
@@ -173,18 +179,22 @@ def _run_tests(spec: LoadedSpec, trial: Trial, verdict: VerdictDraft) -> None:
             code: types.CodeType | Check = next(fast) if step.kind == "test" and spec.fast else step.code
             if step.kind == "setup":
                 if broken_setup is None:
+                    live = trial.live
                     try:
                         exec(step.code, ns)
                     except Exception as e:
                         broken_setup = f"setup at line {step.line} raised {type(e).__name__}: {text(e, 200)}"
                         raised_by_candidate |= isinstance(e, CandidateRaised)
+                    hidden_called |= step.hidden and trial.live > live
                 continue
-            result = TestOutcome(step.line, step.source, step.hidden)
+            result = TestOutcome(step.line, step.source, step.hidden, withheld=hidden_called and not step.hidden)
             tests.append(result)
             if broken_setup is not None:
                 result.error = broken_setup
                 continue
+            live = trial.live
             raised_by_candidate |= _run_test(trial, code, ns, result)
+            hidden_called |= step.hidden and trial.live > live
     except Abort as e:
         trial.abort = trial.abort or e
     if trial.abort is None:
