@@ -480,11 +480,11 @@ def test_a_candidate_holds_only_its_own_descriptors() -> None:
 # -- issue 18: an attacker between two honest candidates ---------------------------------------------
 
 
-def between(spec: str, honest: str, attacker: str, timeout: float = TIMEOUT) -> list[Verdict]:
+def between(spec: str, honest: str, attacker: str, timeout: float = TIMEOUT, memory_mb: int = 256) -> list[Verdict]:
     """Verify honest, attacker, honest on one kernel; each verdict within timeout + 2 s of the last."""
     arrived: list[float] = []
     start = time.monotonic()
-    verdicts = verify(spec, [honest, attacker, honest], timeout=timeout, memory_mb=256, workers=1,
+    verdicts = verify(spec, [honest, attacker, honest], timeout=timeout, memory_mb=memory_mb, workers=1,
                       on_verdict=lambda v: arrived.append(time.monotonic()))
     steps = [b - a for a, b in zip([start, *arrived], arrived, strict=False)]
     assert max(steps) < timeout + 2, f"verdicts took {steps}"
@@ -754,3 +754,104 @@ def test_a_hidden_tests_arguments_never_reach_what_a_model_sees(as_written: bool
     # What a repair round would show a model (the same rule the run uses).
     seen_by_model = visible_failures(Candidate(0, attacker, "llm", None, 1, verdict=bad))
     assert seen_by_model and str(HIDDEN_ARG) not in " ".join(seen_by_model)
+
+
+CLEAN_SPEC = 'def f(x):\n    """Nothing planted; scratch files work."""\n\nassert f(1) == "clean"\n'
+CLEAN_READER = body("""
+    import os, tempfile
+    def f(x):
+        seen = []
+        for top in ("/", "/etc", "/dev", "/tmp", "/tmp/home", "/tmp/work", "/dev/shm"):
+            try:
+                seen += [top + "/" + n for n in os.listdir(top) if "cs-planted" in n]
+            except OSError:
+                pass
+        for place in ("/tmp", "/dev/shm", "/tmp/work"):  # an honest candidate's scratch still works
+            with tempfile.NamedTemporaryFile(dir=place) as fh:
+                fh.write(b"x" * (4 << 20))
+                fh.flush()
+        return seen or "clean"
+    """)
+PLANTERS = {
+    "locked_dirs": """
+        for top in ("/tmp", "/dev/shm", "/tmp/home"):
+            os.makedirs(top + "/cs-planted-locked/inner")
+            with open(top + "/cs-planted-locked/inner/note", "w") as fh:
+                fh.write("planted")
+            os.chmod(top + "/cs-planted-locked/inner", 0)
+            os.chmod(top + "/cs-planted-locked", 0)
+        """,
+    "deep_tree": """
+        os.mkdir("/tmp/cs-planted-deep")
+        os.chdir("/tmp/cs-planted-deep")
+        for _ in range(1500):
+            os.mkdir("d")
+            os.chdir("d")
+        os.chdir("/tmp/work")
+        """,
+    "symlink_loops": """
+        for i in range(1000):
+            os.symlink(f"/tmp/cs-planted-loop-{(i + 1) % 1000}", f"/tmp/cs-planted-loop-{i}")
+            os.makedirs(f"/tmp/cs-planted-dir-{i}")
+            os.symlink("..", f"/tmp/cs-planted-dir-{i}/up")
+        """,
+    "full_scratch": """
+        for top in ("/tmp", "/dev/shm"):
+            for i in range(40):
+                try:
+                    with open(f"{top}/cs-planted-fill-{i}", "wb") as fh:
+                        fh.write(b"y" * (8 << 20))
+                except OSError:
+                    break
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANTERS))
+def test_nothing_a_candidate_leaves_in_its_scratch_reaches_the_next(name: str) -> None:
+    attacker = "import os\n" + body(PLANTERS[name]) + "def f(x):\n    return 'planted'\n"
+    honest, bad, again = between(CLEAN_SPEC, CLEAN_READER, attacker, timeout=5.0)
+    assert honest.passed and again.passed, (honest.status, honest.error, again.status, again.error, again.tests)
+    # Filling the scratch is memory (tmpfs pages), counted with the candidate's processes.
+    assert bad.status in ({"failed", "memory"} if name == "full_scratch" else {"failed"}), (bad.status, bad.error)
+
+
+def test_everything_outside_the_scratch_is_read_only() -> None:
+    attacker = body("""
+        import os
+        def f(x):
+            wrote = []
+            for path in ("/cs-planted", "/etc/cs-planted", "/etc/mime.types", "/root/cs-planted",
+                         "/dev/cs-planted", "/usr/cs-planted", "/bin/cs-planted"):
+                try:
+                    with open(path, "a") as fh:
+                        fh.write("text/x-planted  py\\n")
+                    wrote.append(path)
+                except OSError:
+                    pass
+            for path in ("/cs-planted-dir", "/etc/cs-planted-dir", "/root"):
+                try:
+                    os.mkdir(path)
+                    wrote.append(path)
+                except OSError:
+                    pass
+            return wrote
+        """)
+    honest, bad, again = between(CLEAN_SPEC, CLEAN_READER, attacker)
+    assert honest.passed and again.passed
+    assert bad.status == "failed" and bad.tests[0].got == "[]", bad.tests[0].got
+
+
+def test_files_in_the_scratch_count_against_the_memory_limit() -> None:
+    attacker = body("""
+        import time
+        def f(x):
+            for i in range(12):
+                with open(f"/tmp/cs-planted-big-{i}", "wb") as fh:
+                    fh.write(b"y" * (10 << 20))
+            time.sleep(30)
+            return "clean"
+        """)
+    honest, bad, again = between(CLEAN_SPEC, CLEAN_READER, attacker, timeout=5.0, memory_mb=64)
+    assert honest.passed and again.passed, (honest.error, again.error)
+    assert bad.status == "memory", (bad.status, bad.error)
