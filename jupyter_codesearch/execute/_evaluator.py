@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Literal, cast
 
-from ._loaded import LoadedSpec, load
-from ._probing import probe_one
+from ._loaded import CONTEXT_S, LoadedSpec, SpecFailed, load
+from ._probing import probe_one, status_behaviour
 from ._protocol import (
     MIME,
     BatchPayload,
@@ -32,6 +32,7 @@ from ._protocol import (
     SpecPayload,
     VerdictReport,
 )
+from ._shown import text
 from ._tests import verify_one
 from ._zygote import Spawner
 
@@ -56,9 +57,16 @@ class Evaluator:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(0, {int(cpu)})
 
-    def load_spec(self, payload: str) -> None:
-        """Compile a spec (:class:`~._protocol.SpecPayload`) for the batches that follow."""
-        spec = load(cast(SpecPayload, json.loads(payload)))
+    def load_spec(self, payload: str, timeout: float = CONTEXT_S) -> None:
+        """Compile a spec (:class:`~._protocol.SpecPayload`) for the batches that follow; its
+        expected values get the candidates' ``timeout``. A spec that cannot run here is
+        published as ``spec_error`` (the caller's to fix), not raised (the kernel lives on)."""
+        try:
+            spec = load(cast(SpecPayload, json.loads(payload)), values_s=timeout)
+        except (Exception, SpecFailed) as e:
+            why = str(e) if isinstance(e, SpecFailed) else f"{type(e).__name__}: {text(e, 300)}"
+            self.publish({"spec_error": text(why, 500)})
+            return
         self.specs[spec.key] = spec
 
     def run_batch(self, payload: str) -> None:
@@ -66,9 +74,21 @@ class Evaluator:
         batch = cast(BatchPayload, json.loads(payload))
         spec = self.specs[batch["key"]]
         limits = batch["limits"]
-        self._stream("verdicts", (
-            verify_one(self.spawner, spec, c["index"], c["source"], limits) for c in batch["candidates"]
-        ))
+
+        def reports() -> Iterator[VerdictReport]:
+            for c in batch["candidates"]:
+                try:
+                    yield verify_one(self.spawner, spec, c["index"], c["source"], limits)
+                except Exception as e:
+                    # Charged to the candidate being handled, never to the batch around it.
+                    yield {"index": c["index"], "status": "crashed", "passed": False, "tests": [],
+                           "runtime_s": None, "error": self._lost(e), "stdout": "", "output_bytes": 0}
+
+        try:
+            self._stream("verdicts", reports())
+        except SpecFailed as e:  # the tests' own code: no verdict on anyone, the caller is told
+            self.spawner.sweep()
+            self.publish({"spec_error": text(e, 500)})
 
     def run_probes(self, payload: str) -> None:
         """Run candidates on probe inputs (:class:`~._protocol.ProbeBatchPayload`); publish one
@@ -80,9 +100,19 @@ class Evaluator:
 
         def reports() -> Iterator[ProbeReport]:
             for c in batch["candidates"]:
-                yield {"index": c["index"], "behaviours": probe_one(self.spawner, spec, c["source"], limits, calls)}
+                try:
+                    found = probe_one(self.spawner, spec, c["source"], limits, calls)
+                except Exception as e:
+                    found = [status_behaviour("crashed", self._lost(e))] * len(calls)
+                yield {"index": c["index"], "behaviours": found}
 
         self._stream("probes", reports())
+
+    def _lost(self, e: Exception) -> str:
+        """An unexpected failure while handling one candidate: its zygote may be in any state,
+        so the next candidate gets a fresh one."""
+        self.spawner.discard()
+        return f"internal error while handling its answers: {type(e).__name__}: {text(e, 200)}"
 
     def _stream(self, kind: Literal["verdicts", "probes"], reports: Iterator[Report]) -> None:
         """Publish reports as they are made, a few per message (one message each costs more than

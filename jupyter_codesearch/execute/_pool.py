@@ -25,10 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from .._exceptions import SandboxError
+from .._exceptions import SandboxError, SpecError
 from .._model import Behaviour, Limits, Status, Verdict
 from ..spec import Spec
 from ._isolation import Isolation
+from ._loaded import CONTEXT_S
 from ._payload import spec_payload
 from ._protocol import (
     MIME,
@@ -168,7 +169,7 @@ class _Kernel:
             "zygote_env": iso.kernel_env("/tmp/home" if iso.sandboxed else home, "/nonexistent"),
             "zygote_boot": zygote_boot(),
             "tmp": "/tmp" if iso.sandboxed else home,
-            "context_timeout": 60.0,
+            "context_timeout": CONTEXT_S,
             "cpu": _core_for(self.number),
         }
         code = bootstrap(KERNEL_MODULES, f"__cs__ = {REMOTE_PACKAGE}._evaluator.Evaluator({cfg!r})")
@@ -210,6 +211,7 @@ class _Kernel:
         msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
         started = last = time.monotonic()
         error: str | None = None
+        spec_error: str | None = None
         while True:
             now = time.monotonic()
             if now - started > timeout or (progress_timeout and now - last > progress_timeout):
@@ -227,6 +229,8 @@ class _Kernel:
             if kind == "display_data" and MIME in content.get("data", {}):
                 last = time.monotonic()
                 data: Published = json.loads(content["data"][MIME])
+                if "spec_error" in data:
+                    spec_error = data["spec_error"]
                 for report in data.get("verdicts", data.get("probes", [])):
                     on_report(report)
             elif kind == "error":
@@ -235,6 +239,8 @@ class _Kernel:
                 break
         with contextlib.suppress(queue.Empty):
             await kc.get_shell_msg(timeout=5)
+        if spec_error is not None:
+            raise SpecError(f"the spec cannot be run: {spec_error}")
         if error is not None:
             raise SandboxError(f"verification kernel error: {error}")
 
@@ -381,7 +387,10 @@ class KernelPool:
         try:
             if spec.key not in kernel.loaded:
                 load = json.dumps(spec_payload(spec))
-                await kernel.execute(f"__cs__.{Op.LOAD_SPEC}({load!r})", on_report, timeout=60)
+                await kernel.execute(
+                    f"__cs__.{Op.LOAD_SPEC}({load!r}, {limits.timeout!r})", on_report,
+                    timeout=CONTEXT_S + limits.timeout + 30,
+                )
                 kernel.loaded.add(spec.key)
             payload, method = _batch_payload(spec, batch, limits, probes)
             # Each candidate reports within its timeout (the evaluator enforces it); allow
@@ -391,6 +400,11 @@ class KernelPool:
                 timeout=len(batch) * (limits.timeout + 5) + 60,
                 progress_timeout=limits.timeout + 30,
             )
+        except SpecError as e:  # the spec's own code cannot run: nobody's verdict, the caller's error
+            for job in pending.values():
+                if not job.future.done():
+                    job.future.set_exception(e)
+            return
         except (TimeoutError, SandboxError) as e:
             # The candidate in flight is the first one without a verdict; it pays for the loss.
             in_flight = next((i for i in order if i in pending), None)

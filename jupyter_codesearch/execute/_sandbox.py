@@ -62,6 +62,7 @@ from ._protocol import (
     Size,
     Spawned,
     SpawnRequest,
+    Stale,
 )
 
 _CALL_FD = 3
@@ -109,7 +110,10 @@ def zygote_main(ctl_fd: int) -> None:
     context = types.ModuleType(CONTEXT_MODULE)
     sys.modules[CONTEXT_MODULE] = context
     hello: Hello = {"op": Op.HELLO, "pid": os.getpid(), "pidns": in_own_pidns}
-    send_msg(ctl, hello)
+    scratch = _open_scratch() if in_own_pidns else []
+    send_msg(ctl, hello, tuple(scratch))  # the kernel counts what is written there as memory
+    for fd in scratch:
+        os.close(fd)
     current = 0  # the candidate alive now, if any: the one a reap is about
     while True:
         got = recv_msg(ctl, fds=False)
@@ -123,6 +127,10 @@ def zygote_main(ctl_fd: int) -> None:
             if current:  # the previous candidate, done with: swept here, no message of its own
                 _reap(current, False, in_own_pidns)
                 current = 0
+            if _STALE[0]:  # an earlier candidate wrote to the scratch: this sandbox is done
+                stale: Stale = {"op": Op.STALE}
+                send_msg(ctl, stale)
+                continue
             code = _compile(msg["source"])
             if isinstance(code, str):  # invalid: no process needed to say so
                 invalid: Invalid = {"op": Op.INVALID, "error": code}
@@ -135,6 +143,14 @@ def zygote_main(ctl_fd: int) -> None:
             current = 0
             reaped: Reaped = {"op": Op.REAPED, "status": status}
             send_msg(ctl, reaped)
+
+
+def _open_scratch() -> list[int]:
+    fds = []
+    for top in _SCRATCH:
+        with contextlib.suppress(OSError):
+            fds.append(os.open(top, os.O_RDONLY | os.O_DIRECTORY))
+    return fds
 
 
 def _compile(source: str) -> types.CodeType | str:
@@ -167,6 +183,8 @@ def _load_context(module: types.ModuleType, msg: ContextRequest) -> ContextReply
     finally:
         sys.stdout.flush()
     _MAX_FD[0] = _highest_fd()  # the context may have opened some
+    if _IN_OWN_PIDNS[0]:
+        _note_clean()
     # Forked children share these pages copy-on-write; keep the collector from touching them.
     gc.collect()
     gc.freeze()
@@ -380,7 +398,7 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
         if wait:
             _collect(pid)
         _collect(None)
-        _wipe()
+        _check_scratch()
         status = _statuses.pop(pid, None)
         _statuses.clear()  # statuses of anything else are of no use (and pids get reused)
         return status
@@ -399,41 +417,56 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
     return status
 
 
-_WRITABLE = ("/tmp", "/tmp/home", "/tmp/work", "/dev/shm")
-_KEEP = ("/tmp/home", "/tmp/work")
-_clean_stamp: list[tuple[int, int] | None] = []
+_SCRATCH = ("/tmp", "/dev/shm")
+"""The only writable places in the sandbox (fresh tmpfs mounts of its own; the rest is read-only)."""
+_KNOWN_MAX = 2000
+_known: list[str] | None = []
+"""What the scratch held once the context was loaded (the user's files): checked for changes."""
+_clean: list[object] = []
+_STALE = [False]
 
 
-def _stamp() -> list[tuple[int, int] | None]:
-    # Anything created below them changes one of these directories' times.
-    out: list[tuple[int, int] | None] = []
-    for d in _WRITABLE:
+def _scratch_state() -> list[object]:
+    """The scratch space by its metadata alone: the same after a candidate only if it created,
+    removed and changed nothing. Only stats: nothing a candidate made is walked (a directory
+    chmod-ed to 000, a tree 1,500 levels deep, symlink loops cost nothing here)."""
+    state: list[object] = []
+    for top in _SCRATCH:
         try:
-            st = os.stat(d)
-            out.append((st.st_mtime_ns, st.st_ctime_ns))
+            st = os.statvfs(top)
+            state.append((st.f_bfree, st.f_ffree))
         except OSError:
-            out.append(None)
-    return out
+            state.append(None)
+    for path in _known or ():
+        try:
+            lst = os.lstat(path)
+            state.append((lst.st_ino, lst.st_mode, lst.st_mtime_ns, lst.st_ctime_ns))
+        except OSError:
+            state.append(None)
+    return state
 
 
-def _wipe() -> None:
-    """Empty the sandbox's writable places so nothing passes from one candidate to the next."""
-    global _clean_stamp
-    if _stamp() == _clean_stamp:  # the usual case: the candidate wrote nothing
-        return
-    for top in ("/tmp", "/dev/shm"):
-        for root, dirs, files in os.walk(top, topdown=False):
-            for name in files:
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(root, name))
-            for name in dirs:
-                path = os.path.join(root, name)
-                if path not in _KEEP:
-                    with contextlib.suppress(OSError):
-                        os.rmdir(path)
-                    with contextlib.suppress(OSError):
-                        os.unlink(path)  # a symlink to a directory
-    _clean_stamp = _stamp()
+def _note_clean() -> None:
+    """Record the scratch as the context left it (its own files included, walked once here:
+    they are the user's)."""
+    global _known, _clean
+    found: list[str] = []
+    for top in _SCRATCH:
+        found.append(top)
+        for root, dirs, files in os.walk(top):
+            found += [os.path.join(root, n) for n in (*dirs, *files)]
+            if len(found) > _KNOWN_MAX:
+                _known = None  # too many to watch: every candidate gets a fresh sandbox
+                return
+    _known = found
+    _clean = _scratch_state()
+
+
+def _check_scratch() -> None:
+    """After a candidate: a scratch it changed is never handed to the next one; the zygote says
+    it is stale instead, and the trusted side starts a fresh one (fresh mounts, no wipe)."""
+    if _known is None or _scratch_state() != _clean:
+        _STALE[0] = True
 
 
 def _collect(pid: int | None, grace: float | None = None) -> None:

@@ -46,6 +46,8 @@ class Zygote:
 
     def __init__(self, cfg: KernelConfig, context: ContextRequest) -> None:
         self.context = context
+        self.scratch: list[int] = []
+        self.scratch_base = 0
         ours, theirs = socket.socketpair()
         self.ctl = ours
         prefix = list(cfg["zygote_prefix"])
@@ -79,12 +81,23 @@ class Zygote:
         self.as_base = vm_size(self.pid)
 
     def _handshake(self, context: ContextRequest, timeout: float) -> None:
-        hello: Hello = self.request(None, _HELLO_TIMEOUT)[0]  # type: ignore[assignment]
+        got, self.scratch = self.request(None, _HELLO_TIMEOUT)
+        hello: Hello = got  # type: ignore[assignment]
         self.pidns = bool(hello.get("pidns"))
         reply: ContextReply = self.request(context, timeout)[0]  # type: ignore[assignment]
         if not reply.get("ok"):
             err = reply.get("error", {})
             raise ContextFailed(f"{err.get('raised') or err.get('exit')}: {err.get('message', '')}")
+        self.scratch_base = self.scratch_kb()  # the context's own files are not a candidate's
+
+    def scratch_kb(self) -> int:
+        """What the sandbox's scratch mounts (tmpfs: memory) hold, in kB."""
+        total = 0
+        for fd in self.scratch:
+            with contextlib.suppress(OSError):
+                st = os.fstatvfs(fd)
+                total += (st.f_blocks - st.f_bfree) * st.f_frsize // 1024
+        return total
 
     def request(self, msg: object | None, timeout: float) -> tuple[dict[str, Any], list[int]]:
         """Send ``msg`` (if any) and wait for the reply and the descriptors that came with it."""
@@ -120,6 +133,10 @@ class Zygote:
         with contextlib.suppress(Exception):
             self.proc.wait(5)
         self.ctl.close()
+        for fd in self.scratch:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.scratch = []
         self.errlog.close()
         with contextlib.suppress(OSError):
             os.unlink(self.errlog.name)
@@ -155,13 +172,22 @@ class Spawner:
 
     def start(self, context: ContextRequest, name: str, source: str, limits: LimitsPayload) -> Started | NotStarted:
         """Start one candidate process for ``source`` (defining ``name``) under ``limits``."""
+        for _ in range(2):  # a stale zygote is replaced once
+            try:
+                zygote = self._zygote_for(context)
+            except ContextFailed as e:
+                return NotStarted("error", f"the context failed in the sandbox: {e}")
+            except (ZygoteLost, OSError) as e:
+                return NotStarted("error", f"the sandbox failed to start: {e}")
+            started = self._spawn(zygote, name, source, limits)
+            if started is not None:
+                return started
+            self.discard()  # an earlier candidate wrote to its scratch: a fresh sandbox, no wipe
+        return NotStarted("crashed", "could not start the candidate: the sandbox stayed stale")
+
+    def _spawn(self, zygote: Zygote, name: str, source: str, limits: LimitsPayload) -> Started | NotStarted | None:
+        """Ask ``zygote`` for a candidate process; ``None`` when it says it is stale."""
         timeout = float(limits["timeout"])
-        try:
-            zygote = self._zygote_for(context)
-        except ContextFailed as e:
-            return NotStarted("error", f"the context failed in the sandbox: {e}")
-        except (ZygoteLost, OSError) as e:
-            return NotStarted("error", f"the sandbox failed to start: {e}")
         deadline = time.monotonic() + timeout
         memory_mb = int(limits["memory_mb"])
         spawn: SpawnRequest = {"op": Op.SPAWN, "source": source, "name": name, "limits": {
@@ -173,6 +199,8 @@ class Spawner:
         self.unreaped = False  # the zygote sweeps its previous candidate before this one
         try:
             reply, fds = zygote.request(spawn, _REQUEST_TIMEOUT)
+            if reply.get("op") == Op.STALE and not fds:
+                return None
             if reply.get("op") == Op.INVALID:
                 return NotStarted("invalid", text(reply.get("error"), 500))
             if reply.get("op") != Op.SPAWNED or len(fds) != 2:
@@ -236,8 +264,9 @@ class Spawner:
         budget = memory_mb * 1024  # kB
 
         def check() -> None:
-            if unique_kb(zygote.pid) > budget:
-                raise Abort("memory", f"its processes used more than {memory_mb} MB together")
+            # Files in the scratch tmpfs are memory too, and outlive the processes that wrote them.
+            if unique_kb(zygote.pid) + zygote.scratch_kb() - zygote.scratch_base > budget:
+                raise Abort("memory", f"its processes and files used more than {memory_mb} MB together")
 
         return check
 

@@ -24,11 +24,12 @@ _FAILURES_SHOWN = 5
 
 
 def visible_failures(c: Candidate) -> tuple[str, ...]:
-    """What went wrong on tests a model may see (never a hidden test's values)."""
+    """What went wrong on tests a model may see (never a hidden test's values, nor a visible
+    test that ran after a hidden one had given the candidate its arguments)."""
     out: list[str] = []
     assert c.verdict is not None
     for t in c.verdict.tests:
-        if t.passed or t.hidden:
+        if t.passed or t.hidden or t.withheld:
             continue
         if t.got is not None and t.expected is not None:
             out.append(f"`{t.source}`: got {t.got}, expected {t.expected}")
