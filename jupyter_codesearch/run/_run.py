@@ -69,6 +69,9 @@ class SearchRun:
         self._start_error: CodeSearchError | None = None
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
+        self.history_id: str | None = None
+        """Its id in the search history (``%search_open ID``); ``None`` when not recorded."""
+        self.history_flush: Callable[[float | None], bool] | None = None
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -163,6 +166,11 @@ class SearchRun:
         """Stop generating and verifying; what is verified so far stays."""
         if not self.done:
             _engine.submit(self._request_stop("stopped by the user"))
+
+    def recorded(self, timeout: float | None = 10.0) -> bool:
+        """Wait until everything the run has reported so far is in the history (displays call
+        this before showing, so what they show survives a killed kernel); ``False`` on timeout."""
+        return self.history_flush is None or self.history_flush(timeout)
 
     def to_frame(self) -> Any:
         """A pandas DataFrame, one row per candidate, best first; every ranking key a column."""

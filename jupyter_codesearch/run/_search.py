@@ -56,7 +56,12 @@ def search(
         except CodeSearchError:
             pass  # the run reports it as its error
         verifier = LocalVerifier(config.sandbox, config.workers or os.cpu_count() or 1)
-    run = SearchRun(spec, config, source=source or source_for(spec, config), verifier=verifier)
+    from ..store import prepare
+
+    source, verifier, recorder = prepare(spec, config, source or source_for(spec, config), verifier)
+    run = SearchRun(spec, config, source=source, verifier=verifier)
+    if recorder is not None:
+        recorder.attach(run)
     run.start()
     if wait:
         try:

@@ -326,6 +326,9 @@ class SearchView:
                 if pause > 0:  # coalesce a burst of events into one redraw
                     time.sleep(pause)
                 finished = self.run.done
+                recorded = getattr(self.run, "recorded", None)
+                if recorded is not None:  # what is shown is in the history: it survives a killed kernel
+                    recorded(REDRAW_INTERVAL)
                 self.render()
                 last = time.monotonic()
                 if finished:

@@ -1,0 +1,113 @@
+"""The history's writer thread: what the run hands it is written in batched transactions.
+
+The engine thread only appends to a queue (no I/O, no lock held by SQLite): recording never
+slows verification down. The writer takes everything queued so far and writes it in one
+transaction, so under load batches grow by themselves and when idle a verdict is written
+within about a millisecond. :meth:`Writer.flush` waits until what was queued before the call
+is committed: a display calls it before showing, so whatever it shows is in the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ._db import connect, retrying, transaction
+
+__all__ = ["MAX_BATCH", "Op", "Writer"]
+
+log = logging.getLogger(__name__)
+
+Op = Callable[[sqlite3.Connection], object]
+"""One piece of writing, run inside the writer's transaction."""
+MAX_BATCH = 2000
+"""Operations per transaction at most (a bound on how long one transaction holds the lock)."""
+
+
+class Writer:
+    """One thread and one connection writing to one history file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._queue: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
+        self._cond = threading.Condition()
+        self._queued = 0
+        self._written = 0
+        self.failed: str | None = None
+        """Why writing stopped (a file broken while in use), once it has."""
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def put(self, op: Op) -> None:
+        """Queue ``op`` (any thread; never blocks)."""
+        if self._thread is None:
+            self._start()
+        with self._cond:
+            self._queued += 1
+        self._queue.put(op)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="codesearch-history", daemon=True)
+                self._thread.start()
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Wait until everything queued before this call is committed; ``False`` on timeout."""
+        with self._cond:
+            target = self._queued
+            return self._cond.wait_for(lambda: self._written >= target, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _loop(self) -> None:
+        conn = connect(self.path)
+        try:
+            while True:
+                first = self._queue.get()
+                batch = [first]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                ops = [op for op in batch if op is not None]
+                self._write(conn, ops)
+                with self._cond:
+                    self._written += len(ops)
+                    self._cond.notify_all()
+                if len(ops) < len(batch):
+                    return
+        finally:
+            conn.close()
+
+    def _write(self, conn: sqlite3.Connection, ops: list[Op]) -> None:
+        if not ops or self.failed is not None:
+            return
+
+        def work() -> None:
+            with transaction(conn):
+                for op in ops:
+                    op(conn)
+
+        began = time.perf_counter()
+        try:
+            retrying(work, "writing the history")
+        except sqlite3.Error as e:
+            # The run goes on without its record: said once, in the log and the run's notices.
+            self.failed = f"the search history {self.path} could not be written ({e}); this run is not recorded"
+            log.warning("%s", self.failed)
+        except Exception:  # a bug of ours: this batch is lost, the next ones are written
+            log.exception("writing the history failed")
+        log.debug("history: %d writes in %.1f ms", len(ops), (time.perf_counter() - began) * 1000)
