@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 import warnings
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from jupyter_codesearch import CodeSearchWarning, SearchConfig
+from jupyter_codesearch._seams import RoundRequest, Sample
 from jupyter_codesearch.run import SearchRun, search
 from jupyter_codesearch.store import open_store
 from jupyter_codesearch.store._read import list_runs, load_run, prune
 from jupyter_codesearch.store._schema import SCHEMA_VERSION
-from tests.test_search_seams import ALSO_RIGHT, RIGHT, SPEC, WRONG, FakeSource, FakeVerifier
+from tests.test_search_seams import ALSO_RIGHT, RIGHT, SPEC, WRONG, FakeSource, FakeVerifier, fenced
 
 
 def recorded(tmp_path: Path, source: FakeSource, verifier: FakeVerifier | None = None, **options: object) -> SearchRun:
@@ -144,3 +146,43 @@ def test_a_warning_free_start_when_the_file_is_fine(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         recorded(tmp_path, FakeSource({1: [RIGHT]}))
         recorded(tmp_path, FakeSource({1: [RIGHT]}))
+
+
+class SkippingSource(FakeSource):
+    """A fake that honours ``RoundRequest.skip`` as the real sources do."""
+
+    async def samples(self, request: RoundRequest) -> AsyncIterator[Sample]:
+        self.requests.append(request)
+        for text in self.rounds.get(request.round, [])[request.skip : request.n]:
+            self.sent += 1
+            yield Sample(fenced(text), "llm", "fake/model", request.round, tokens=10, cost=0.001)
+
+
+def test_resume_reuses_what_was_verified_and_asks_only_for_the_rest(tmp_path: Path) -> None:
+    texts = [RIGHT, WRONG, ALSO_RIGHT, "def inc(x):\n    return x + 2\n"]
+    first = recorded(tmp_path, FakeSource({1: texts}, budget=2), n=4, confident=False)
+    assert first.progress.generated == 2
+    verifier = FakeVerifier()
+    source = SkippingSource({1: texts})
+    config = SearchConfig().with_(history=str(tmp_path / "h.sqlite"), n=4, confident=False)
+    run = search(SPEC, config, source=source, verifier=verifier, resume=first.history_id[:5], wait=False).wait(10)
+    assert run.recorded(5)
+    assert [(r.round, r.n, r.skip) for r in source.requests] == [(1, 4, 2)]
+    assert verifier.verified == texts[2:]  # the first two kept their verdicts
+    assert run.history_id == first.history_id and run.progress.generated == 4
+    assert run.progress.tokens == 40 and run.progress.requests == 4
+    [summary] = list_runs(open_store(tmp_path / "h.sqlite"))
+    assert (summary["status"], summary["candidates"], summary["generated"]) == ("done", 4, 4)
+
+
+def test_a_past_run_opens_as_a_finished_run_with_the_same_ranking(tmp_path: Path) -> None:
+    from jupyter_codesearch.run._past import restored
+
+    run = recorded(tmp_path, FakeSource({1: [RIGHT, RIGHT, WRONG, ALSO_RIGHT]}))
+    assert run.history_id is not None
+    past = restored(load_run(open_store(tmp_path / "h.sqlite"), run.history_id))
+    assert past.done and past.progress.state == "done" and past.history_id == run.history_id
+    assert [(c.id, c.rank_reason) for c in past.ranked()] == [(c.id, c.rank_reason) for c in run.ranked()]
+    assert past.to_frame().drop(columns=["cached"]).equals(run.to_frame().drop(columns=["cached"]))
+    assert list(past.to_frame().columns) == list(run.to_frame().columns)
+    assert past.progress.tokens == run.progress.tokens and past.best is not None

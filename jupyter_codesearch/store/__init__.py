@@ -11,24 +11,29 @@ from __future__ import annotations
 
 import logging
 import warnings
+from typing import Any
 
-from .._config import SearchConfig
-from .._exceptions import CodeSearchWarning
+from .._config import FIELDS, SearchConfig
+from .._exceptions import CodeSearchWarning, ConfigError
 from .._seams import CandidateSource, Verifier
 from ..spec import Spec
 from ._cache import CachingVerifier
+from ._read import PastRun, load_run
 from ._record import Recorder, RecordingSource
 from ._store import OFF, Store, default_path, history_path, open_store
 
 __all__ = [
     "OFF",
     "CachingVerifier",
+    "PastRun",
     "Recorder",
     "RecordingSource",
     "Store",
     "default_path",
     "history_path",
+    "load_past",
     "open_store",
+    "past_settings",
     "prepare",
     "store_for",
 ]
@@ -48,6 +53,27 @@ def store_for(config: SearchConfig | str | None) -> Store | None:
         warnings.warn(CodeSearchWarning(f"the search history {path} cannot be used ({e}); this run is not "
                                         "recorded (history=off says so on purpose)"), stacklevel=3)
         return None
+
+
+def load_past(config: SearchConfig, wanted: str) -> PastRun:
+    """The past run ``--resume`` names, from the history ``config`` records to."""
+    store = store_for(config)
+    if store is None:
+        raise ConfigError("--resume needs the search history, which is off (history=off)")
+    return load_run(store, wanted)
+
+
+_NOT_CARRIED = frozenset({"history", "history_prompts", "name"})
+"""Where a run is recorded and bound is the resuming session's business, not the past run's."""
+
+
+def past_settings(past: PastRun) -> dict[str, Any]:
+    """The settings a past run had that this version knows (session defaults for a resume)."""
+    out: dict[str, Any] = {}
+    for name, value in past.settings.items():
+        if name in FIELDS and name not in _NOT_CARRIED:
+            out[name] = tuple(value) if isinstance(value, list) else value
+    return out
 
 
 def prepare(
