@@ -10,6 +10,7 @@ for is ``_rounds``', what probing does is ``_probing``'s.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -197,9 +198,19 @@ class SearchRun:
             _engine.submit(self._request_stop("stopped by the user"))
 
     def recorded(self, timeout: float | None = 10.0) -> bool:
-        """Wait until everything the run has reported so far is in the history (displays call
-        this before showing, so what they show survives a killed kernel); ``False`` on timeout."""
-        return self.history_flush is None or self.history_flush(timeout)
+        """Wait until everything a reader could have seen of the run so far is in the history;
+        ``False`` on timeout. A display reads the run, calls this, then shows what it read: what
+        it shows survives a killed kernel."""
+        if self.history_flush is None:
+            return True
+        if not self.done and not _engine.in_engine_thread():
+            # A change and its event happen in one step of the engine loop: once a step of ours
+            # has run there, every change a reader saw has been handed to the writer too.
+            try:
+                _engine.run_sync(asyncio.sleep(0), timeout)
+            except (TimeoutError, concurrent.futures.TimeoutError):  # one class from Python 3.11 on
+                return False
+        return self.history_flush(timeout)
 
     def to_frame(self) -> Any:
         """A pandas DataFrame, one row per candidate, best first; every ranking key a column."""

@@ -326,9 +326,6 @@ class SearchView:
                 if pause > 0:  # coalesce a burst of events into one redraw
                     time.sleep(pause)
                 finished = self.run.done
-                recorded = getattr(self.run, "recorded", None)
-                if recorded is not None:  # what is shown is in the history: it survives a killed kernel
-                    recorded(REDRAW_INTERVAL)
                 self.render()
                 last = time.monotonic()
                 if finished:
@@ -572,6 +569,9 @@ class SearchView:
                 return
             self.redraws += 1
             ranked = self.run.ranked()
+            recorded = getattr(self.run, "recorded", None)
+            if recorded is not None and not self.run.done:  # what is shown below is in the history
+                recorded(REDRAW_INTERVAL)
             self._render_progress()
             self._render_table(ranked)
             self._render_disagreements(ranked)
