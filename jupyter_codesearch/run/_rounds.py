@@ -82,7 +82,8 @@ async def run_rounds(
         request = next_request(round_, config.n, ranked() if round_ > 1 else [])
         if round_ == first and skip:
             request = replace(request, skip=skip)
-        await _until(enough, _drain(source, request, take))
+        if request.skip < request.n:  # a resumed round drawn in full asks for nothing
+            await _until(enough, _drain(source, request, take))
         await settle()
         if enough.is_set() or not source.more_rounds() or (config.until_pass and any(c.passed for c in ranked())):
             return

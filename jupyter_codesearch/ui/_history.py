@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from ..run import SearchRun
     from ..store import PastRun, Store
 
-__all__ = ["HistoryMagics", "history_frame"]
+__all__ = ["HistoryMagics", "has_code", "history_frame"]
+
+
+def has_code(cell: str) -> bool:
+    """Anything but blank lines and comments (``%%search --resume ID`` with such a cell, which
+    IPython needs non-empty, continues with the past run's spec)."""
+    return any(ln.strip() and not ln.strip().startswith("#") for ln in cell.splitlines())
 
 
 def history_frame(summaries: list[dict[str, Any]]) -> Any:

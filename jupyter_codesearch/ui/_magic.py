@@ -29,7 +29,7 @@ from .._exceptions import CodeSearchError, ConfigError
 from .._log import get_logger
 from .._options import add_flags, lookup, offered
 from ..store import past_settings
-from ._history import HistoryMagics
+from ._history import HistoryMagics, has_code
 
 if TYPE_CHECKING:
     from ..run import SearchRun
@@ -292,7 +292,7 @@ class CodeSearchMagics(HistoryMagics):
                 _display({"text/plain": help_text()}, raw=True)
                 return
             past = self.past_run(opts.resume) if opts.resume else None
-            spec, notes = self._parse(past.spec_text if past is not None and not cell.strip() else cell)
+            spec, notes = self._parse(past.spec_text if past is not None and not has_code(cell) else cell)
             config, _ = resolve_config(opts.explicit, {**self.session, **(past_settings(past) if past else {})})
             preamble, skipped = session_imports(self.shell)
             spec = spec.using(preamble, ship(self.shell.user_ns, opts.use))
