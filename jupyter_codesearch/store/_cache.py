@@ -9,6 +9,7 @@ cached: the next run judges them afresh. A hit comes back with ``cached=True``.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,8 +18,9 @@ from .._model import Behaviour, Limits, Verdict
 from .._seams import ProbeSet, Verifier
 from ..generate._extract import program_key
 from ..spec import Spec
-from ._rows import limits_key, verdict_json
+from ._rows import limits_key, verdict_from_json, verdict_json
 from ._store import Store
+from ._writer import Op
 
 __all__ = ["UNCACHED", "CachingVerifier"]
 
@@ -32,14 +34,15 @@ class CachingVerifier:
     def __init__(self, inner: Verifier, store: Store) -> None:
         self.inner = inner
         self.store = store
-        self._known: dict[tuple[str, str], dict[str, Verdict]] = {}
+        self._known: dict[tuple[str, str], dict[str, str]] = {}
+        """Cached verdicts (as JSON, read when hit) by program key, per (spec key, limits)."""
         self.hits = 0
 
     def preload(self, spec: Spec, limits: Limits) -> None:
         """Read this spec's cached verdicts now (one query) rather than one per candidate."""
         self._table(spec, limits)
 
-    def _table(self, spec: Spec, limits: Limits) -> dict[str, Verdict]:
+    def _table(self, spec: Spec, limits: Limits) -> dict[str, str]:
         key = (spec.key, limits_key(limits))
         table = self._known.get(key)
         if table is None:
@@ -51,17 +54,14 @@ class CachingVerifier:
 
     async def verify(self, spec: Spec, index: int, source: str, limits: Limits) -> Verdict:
         table = self._table(spec, limits)
-        program = program_key(source)
+        program = program_key(source)  # remembered from when the run made the candidate: no parse
         hit = table.get(program)
         if hit is not None:
             self.hits += 1
-            return replace(hit, index=index, cached=True)
+            return replace(verdict_from_json(hit), index=index, cached=True)
         verdict = await self.inner.verify(spec, index, source, limits)
         if verdict.status not in UNCACHED:
-            table[program] = verdict
-            row = (spec.key, program, limits_key(limits), verdict_json(replace(verdict, cached=False)), time.time())
-            self.store.put(lambda conn: conn.execute("INSERT OR REPLACE INTO verdict_cache VALUES (?, ?, ?, ?, ?)",
-                                                     row))
+            self.store.put(_remember(spec.key, program, source, limits_key(limits), verdict))
         return verdict
 
     async def probe(
@@ -71,3 +71,13 @@ class CachingVerifier:
 
     def notices(self) -> list[str]:
         return self.inner.notices()
+
+
+def _remember(spec_key: str, program: str, source: str, limits: str, verdict: Verdict) -> Op:
+    """The write of one cache entry (its JSON made by the writer, not the engine thread)."""
+
+    def op(conn: sqlite3.Connection) -> None:
+        row = (spec_key, program, limits, verdict_json(replace(verdict, cached=False)), time.time())
+        conn.execute("INSERT OR REPLACE INTO verdict_cache VALUES (?, ?, ?, ?, ?)", row)
+
+    return op

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, replace
@@ -68,6 +69,8 @@ class Recorder:
         self.scrub = scrubber((config.api_key_env,))
         self._run: SearchRun | None = None
         self._judged: set[int] = set()
+        self._dirty: dict[int, Candidate] = {}
+        self._dirty_lock = threading.Lock()
         self._probes_written = False
         self._last_progress = 0.0
         self._exchanges = 0
@@ -108,27 +111,29 @@ class Recorder:
             self.store.put(self._end(payload))
 
     def _candidate(self, c: Candidate) -> None:
-        run_id, scrub = self.run_id, self.scrub
-        verdict = None
-        if c.verdict is not None and c.id not in self._judged:
-            self._judged.add(c.id)
-            verdict = c.verdict
-        probes = None
-        if c.behaviours is not None and not self._probes_written:
-            self._probes_written = True
-            probes = self.run.probe_set
+        # Changes coalesce: one queued write takes the latest state of every candidate changed
+        # since the last one (a new candidate and its verdict are often one row written once).
+        with self._dirty_lock:
+            fresh = not self._dirty
+            self._dirty[c.id] = c
+        if fresh:
+            self.store.put(self._write_candidates)
 
-        def op(conn: sqlite3.Connection) -> None:
+    def _write_candidates(self, conn: sqlite3.Connection) -> None:
+        with self._dirty_lock:
+            changed, self._dirty = self._dirty, {}
+        run_id, scrub = self.run_id, self.scrub
+        for c in changed.values():
             row = list(candidate_row(run_id, c))
             row[2] = scrub(row[2])
             conn.execute(UPSERT_CANDIDATE, row)
-            if verdict is not None:
-                write_verdict(conn, run_id, replace(verdict, stdout=scrub(verdict.stdout) or "",
-                                                    error=scrub(verdict.error)))
-            if probes is not None:
-                conn.execute("UPDATE runs SET probes = ? WHERE id = ?", (probes_json(probes), run_id))
-
-        self.store.put(op)
+            v = c.verdict
+            if v is not None and c.id not in self._judged:
+                self._judged.add(c.id)
+                write_verdict(conn, run_id, replace(v, stdout=scrub(v.stdout) or "", error=scrub(v.error)))
+            if c.behaviours is not None and not self._probes_written:
+                self._probes_written = True
+                conn.execute("UPDATE runs SET probes = ? WHERE id = ?", (probes_json(self.run.probe_set), run_id))
 
     def _counters(self, p: Progress) -> Callable[[sqlite3.Connection], None]:
         values = (p.generated, p.candidates, p.verified, p.passing, p.requests, p.tokens, p.cost,

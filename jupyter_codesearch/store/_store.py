@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .._config import SearchConfig
-from .._model import Limits, Verdict
+from .._model import Limits
 from ._db import connect, open_checked
-from ._rows import limits_key, verdict_from_json
+from ._rows import limits_key
 from ._writer import Op, Writer
 
 __all__ = ["OFF", "Store", "default_path", "history_path", "open_store"]
@@ -76,12 +76,13 @@ class Store:
         finally:
             conn.close()
 
-    def cached_verdicts(self, spec_key: str, limits: Limits) -> dict[str, Verdict]:
-        """Every cached verdict for these tests and limits, by program key."""
+    def cached_verdicts(self, spec_key: str, limits: Limits) -> dict[str, str]:
+        """Every cached verdict for these tests and limits (JSON, see ``_rows.verdict_json``), by
+        program key."""
         with self.read() as conn:
             rows = conn.execute("SELECT program_key, verdict FROM verdict_cache WHERE spec_key = ? AND limits = ?",
                                 (spec_key, limits_key(limits))).fetchall()
-        return {key: verdict_from_json(text) for key, text in rows}
+        return dict(rows)
 
 
 _lock = threading.Lock()
