@@ -87,9 +87,9 @@ def prepare(
         return source, verifier, None
     from .._model import Limits
 
-    caching = CachingVerifier(verifier, store)
-    caching.preload(spec, Limits(config.timeout, config.memory_mb))
     recorder = Recorder(store, config, run_id, resumed=resumed)
+    caching = CachingVerifier(verifier, store, recorder.run_id)
+    caching.preload(spec, Limits(config.timeout, config.memory_mb))
     if config.history_prompts:
         source = RecordingSource(source, recorder)
     return source, caching, recorder

@@ -9,7 +9,6 @@ cached: the next run judges them afresh. A hit comes back with ``cached=True``.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,9 +17,8 @@ from .._model import Behaviour, Limits, Verdict
 from .._seams import ProbeSet, Verifier
 from ..generate._extract import program_key
 from ..spec import Spec
-from ._rows import limits_key, verdict_from_json, verdict_json
+from ._rows import limits_key
 from ._store import Store
-from ._writer import Op
 
 __all__ = ["UNCACHED", "CachingVerifier"]
 
@@ -31,22 +29,24 @@ UNCACHED = frozenset({"timeout", "crashed"})
 class CachingVerifier:
     """``inner``, with verdicts remembered in ``store`` across runs and processes."""
 
-    def __init__(self, inner: Verifier, store: Store) -> None:
+    def __init__(self, inner: Verifier, store: Store, run_id: str) -> None:
         self.inner = inner
         self.store = store
-        self._known: dict[tuple[str, str], dict[str, str]] = {}
-        """Cached verdicts (as JSON, read when hit) by program key, per (spec key, limits)."""
+        self.run_id = run_id
+        """The run whose verdicts this one records (the cache points at them)."""
+        self._known: dict[tuple[str, str], set[str]] = {}
+        """Program keys with a cached verdict, per (spec key, limits)."""
         self.hits = 0
 
     def preload(self, spec: Spec, limits: Limits) -> None:
         """Read this spec's cached verdicts now (one query) rather than one per candidate."""
         self._table(spec, limits)
 
-    def _table(self, spec: Spec, limits: Limits) -> dict[str, str]:
+    def _table(self, spec: Spec, limits: Limits) -> set[str]:
         key = (spec.key, limits_key(limits))
         table = self._known.get(key)
         if table is None:
-            table = self._known[key] = self.store.cached_verdicts(spec.key, limits)
+            table = self._known[key] = self.store.cached_programs(spec.key, limits)
         return table
 
     async def start(self) -> None:
@@ -55,13 +55,15 @@ class CachingVerifier:
     async def verify(self, spec: Spec, index: int, source: str, limits: Limits) -> Verdict:
         table = self._table(spec, limits)
         program = program_key(source)  # remembered from when the run made the candidate: no parse
-        hit = table.get(program)
+        hit = self.store.cached_verdict(spec.key, program, limits) if program in table else None
         if hit is not None:
             self.hits += 1
-            return replace(verdict_from_json(hit), index=index, cached=True)
+            return replace(hit, index=index, cached=True)
         verdict = await self.inner.verify(spec, index, source, limits)
         if verdict.status not in UNCACHED:
-            self.store.put(_remember(spec.key, program, source, limits_key(limits), verdict))
+            row = (spec.key, program, limits_key(limits), self.run_id, index, time.time())
+            self.store.put(lambda conn: conn.execute("INSERT OR REPLACE INTO verdict_cache VALUES (?, ?, ?, ?, ?, ?)",
+                                                     row))
         return verdict
 
     async def probe(
@@ -72,12 +74,3 @@ class CachingVerifier:
     def notices(self) -> list[str]:
         return self.inner.notices()
 
-
-def _remember(spec_key: str, program: str, source: str, limits: str, verdict: Verdict) -> Op:
-    """The write of one cache entry (its JSON made by the writer, not the engine thread)."""
-
-    def op(conn: sqlite3.Connection) -> None:
-        row = (spec_key, program, limits, verdict_json(replace(verdict, cached=False)), time.time())
-        conn.execute("INSERT OR REPLACE INTO verdict_cache VALUES (?, ?, ?, ?, ?)", row)
-
-    return op

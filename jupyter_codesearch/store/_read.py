@@ -96,14 +96,14 @@ def load_run(store: Store, wanted: str, *, candidates: bool = True) -> PastRun:
 
 def prune(store: Store, older_than_days: float) -> int:
     """Delete runs that started more than ``older_than_days`` days ago; how many were deleted.
-    The verdict cache loses its entries of that age too."""
+    The verdict cache forgets their verdicts too."""
     cutoff = time.time() - older_than_days * 86400
 
     def work(conn: sqlite3.Connection) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
             n = conn.execute("DELETE FROM runs WHERE started < ?", (cutoff,)).rowcount
-            conn.execute("DELETE FROM verdict_cache WHERE created < ?", (cutoff,))
+            conn.execute("DELETE FROM verdict_cache WHERE run_id NOT IN (SELECT id FROM runs)")
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .._config import SearchConfig
@@ -130,7 +130,7 @@ class Recorder:
             v = c.verdict
             if v is not None and c.id not in self._judged:
                 self._judged.add(c.id)
-                write_verdict(conn, run_id, replace(v, stdout=scrub(v.stdout) or "", error=scrub(v.error)))
+                write_verdict(conn, run_id, v, scrub(v.stdout), scrub(v.error))
             if c.behaviours is not None and not self._probes_written:
                 self._probes_written = True
                 conn.execute("UPDATE runs SET probes = ? WHERE id = ?", (probes_json(self.run.probe_set), run_id))

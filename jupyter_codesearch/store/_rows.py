@@ -19,6 +19,7 @@ __all__ = [
     "probes_json",
     "verdict_from_json",
     "verdict_json",
+    "verdict_of",
     "write_verdict",
 ]
 
@@ -67,35 +68,44 @@ def verdict_from_json(text: str) -> Verdict:
     return _verdict(json.loads(text))
 
 
-def write_verdict(conn: sqlite3.Connection, run_id: str, v: Verdict) -> None:
-    """Replace candidate ``v.index``'s verdict and its per-test results."""
-    conn.execute("DELETE FROM test_results WHERE run_id = ? AND candidate = ?", (run_id, v.index))
+def write_verdict(conn: sqlite3.Connection, run_id: str, v: Verdict, stdout: str | None = None,
+                  error: str | None = None) -> None:
+    """Write candidate ``v.index``'s verdict and its per-test results (``stdout`` and ``error``:
+    their scrubbed text, when not the verdict's own)."""
     conn.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 (run_id, v.index, v.status, int(v.passed), v.runtime_s, v.error, v.stdout, v.output_bytes,
-                  int(v.cached)))
+                 (run_id, v.index, v.status, int(v.passed), v.runtime_s, error if error is not None else v.error,
+                  stdout if stdout is not None else v.stdout, v.output_bytes, int(v.cached)))
     conn.executemany(
-        "INSERT INTO test_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO test_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(run_id, v.index, n, int(t.passed), t.source, t.line, int(t.hidden), t.got, t.expected, t.error,
-          t.duration_s, json.dumps(list(t.calls), ensure_ascii=False)) for n, t in enumerate(v.tests)],
+          t.duration_s, json.dumps(t.calls, ensure_ascii=False) if t.calls else "[]") for n, t in enumerate(v.tests)],
     )
 
 
-def _verdicts(conn: sqlite3.Connection, run_id: str) -> dict[int, Verdict]:
+_TESTS_SQL = ("SELECT candidate, passed, source, line, hidden, got, expected, error, duration_s, calls "
+              "FROM test_results WHERE run_id = ?")
+_VERDICTS_SQL = ("SELECT candidate, status, passed, runtime_s, error, stdout, output_bytes, cached FROM verdicts "
+                 "WHERE run_id = ?")
+
+
+def _verdicts(conn: sqlite3.Connection, run_id: str, candidate: int | None = None) -> dict[int, Verdict]:
+    one = "" if candidate is None else " AND candidate = ?"
+    args: tuple[Any, ...] = (run_id,) if candidate is None else (run_id, candidate)
     tests: dict[int, list[TestResult]] = {}
-    for row in conn.execute(
-        "SELECT candidate, passed, source, line, hidden, got, expected, error, duration_s, calls "
-        "FROM test_results WHERE run_id = ? ORDER BY candidate, n", (run_id,)
-    ):
+    for row in conn.execute(_TESTS_SQL + one + " ORDER BY candidate, n", args):
         tests.setdefault(row[0], []).append(TestResult(
             bool(row[1]), row[2], row[3], bool(row[4]), row[5], row[6], row[7], row[8], tuple(json.loads(row[9]))))
     out = {}
-    for index, status, passed, runtime_s, error, stdout, output_bytes, cached in conn.execute(
-        "SELECT candidate, status, passed, runtime_s, error, stdout, output_bytes, cached FROM verdicts "
-        "WHERE run_id = ?", (run_id,)
-    ):
+    rows = conn.execute(_VERDICTS_SQL + one, args)
+    for index, status, passed, runtime_s, error, stdout, output_bytes, cached in rows:
         out[index] = Verdict(index, status, bool(passed), tuple(tests.get(index, ())), runtime_s, error, stdout,
                              output_bytes, bool(cached))
     return out
+
+
+def verdict_of(conn: sqlite3.Connection, run_id: str, candidate: int) -> Verdict | None:
+    """One stored verdict, if it is there."""
+    return _verdicts(conn, run_id, candidate).get(candidate)
 
 
 def candidates_from(conn: sqlite3.Connection, run_id: str) -> list[Candidate]:

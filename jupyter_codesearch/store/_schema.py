@@ -108,12 +108,14 @@ _V1 = (
         reply TEXT,
         PRIMARY KEY (run_id, n)
     )""",
-    # The verdict cache: a program already judged against the same tests under the same limits.
+    # The verdict cache: a program already judged against the same tests under the same limits,
+    # and where its verdict is (a verdict is stored once, in its run; pruning the run forgets it).
     """CREATE TABLE verdict_cache (
         spec_key TEXT NOT NULL,
         program_key TEXT NOT NULL,
         limits TEXT NOT NULL,
-        verdict TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        candidate INTEGER NOT NULL,
         created REAL NOT NULL,
         PRIMARY KEY (spec_key, program_key, limits)
     ) WITHOUT ROWID""",

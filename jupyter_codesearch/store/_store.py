@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .._config import SearchConfig
-from .._model import Limits
+from .._model import Limits, Verdict
 from ._db import connect, open_checked
-from ._rows import limits_key
+from ._rows import limits_key, verdict_of
 from ._writer import Op, Writer
 
 __all__ = ["OFF", "Store", "default_path", "history_path", "open_store"]
@@ -49,6 +49,8 @@ class Store:
         self.path = path
         open_checked(path).close()  # created, migrated, or moved aside with a warning
         self._writer = Writer(path)
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
 
     def put(self, op: Op) -> None:
         """Queue a write (never blocks)."""
@@ -66,6 +68,10 @@ class Store:
     def close(self) -> None:
         """Write what is queued and stop the writer thread."""
         self._writer.close()
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -76,13 +82,23 @@ class Store:
         finally:
             conn.close()
 
-    def cached_verdicts(self, spec_key: str, limits: Limits) -> dict[str, str]:
-        """Every cached verdict for these tests and limits (JSON, see ``_rows.verdict_json``), by
-        program key."""
+    def cached_programs(self, spec_key: str, limits: Limits) -> set[str]:
+        """The program keys with a cached verdict for these tests and limits (keys only: a
+        verdict is read when it is needed)."""
         with self.read() as conn:
-            rows = conn.execute("SELECT program_key, verdict FROM verdict_cache WHERE spec_key = ? AND limits = ?",
+            rows = conn.execute("SELECT program_key FROM verdict_cache WHERE spec_key = ? AND limits = ?",
                                 (spec_key, limits_key(limits))).fetchall()
-        return dict(rows)
+        return {r[0] for r in rows}
+
+    def cached_verdict(self, spec_key: str, program: str, limits: Limits) -> Verdict | None:
+        """The cached verdict of one program, if any (one connection kept for these reads)."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = connect(self.path)
+            row = self._reader.execute(
+                "SELECT run_id, candidate FROM verdict_cache WHERE spec_key = ? AND program_key = ? AND limits = ?",
+                (spec_key, program, limits_key(limits))).fetchone()
+            return verdict_of(self._reader, row[0], row[1]) if row is not None else None
 
 
 _lock = threading.Lock()

@@ -27,6 +27,13 @@ Op = Callable[[sqlite3.Connection], object]
 """One piece of writing, run inside the writer's transaction."""
 MAX_BATCH = 2000
 """Operations per transaction at most (a bound on how long one transaction holds the lock)."""
+BATCH_WINDOW_S = 0.05
+"""How long the writer gathers operations before it commits, unless a display is waiting: a
+commit writes every page it touched, so one per verdict would cost several times the rows."""
+
+
+def _WAKE(conn: sqlite3.Connection) -> None:
+    """Not an operation: wakes the writer to commit what it gathered (``flush``)."""
 
 
 class Writer:
@@ -38,6 +45,7 @@ class Writer:
         self._cond = threading.Condition()
         self._queued = 0
         self._written = 0
+        self._waiting = 0  # flush() callers: they get a commit at once
         self.failed: str | None = None
         """Why writing stopped (a file broken while in use), once it has."""
         self._thread: threading.Thread | None = None
@@ -61,7 +69,14 @@ class Writer:
         """Wait until everything queued before this call is committed; ``False`` on timeout."""
         with self._cond:
             target = self._queued
-            return self._cond.wait_for(lambda: self._written >= target, timeout)
+            if self._written >= target:
+                return True
+            self._waiting += 1
+            self._queue.put(_WAKE)  # the writer may be gathering: commit now
+            try:
+                return self._cond.wait_for(lambda: self._written >= target, timeout)
+            finally:
+                self._waiting -= 1
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the thread."""
@@ -75,22 +90,30 @@ class Writer:
         conn = connect(self.path)
         try:
             while True:
-                first = self._queue.get()
-                batch = [first]
-                while len(batch) < MAX_BATCH:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                ops = [op for op in batch if op is not None]
+                batch = self._gather()
+                ops = [op for op in batch if op is not None and op is not _WAKE]
                 self._write(conn, ops)
                 with self._cond:
                     self._written += len(ops)
                     self._cond.notify_all()
-                if len(ops) < len(batch):
+                if None in batch:
                     return
         finally:
             conn.close()
+
+    def _gather(self) -> list[Op | None]:
+        """The next batch: what comes within :data:`BATCH_WINDOW_S` of the first operation (or
+        until someone waits for it, or the writer is told to stop)."""
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + BATCH_WINDOW_S
+        while len(batch) < MAX_BATCH and batch[-1] is not None and batch[-1] is not _WAKE:
+            left = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get_nowait() if left <= 0 or self._waiting else self._queue.get(timeout=left))
+            except queue.Empty:
+                if left <= 0 or self._waiting:
+                    break
+        return batch
 
     def _write(self, conn: sqlite3.Connection, ops: list[Op]) -> None:
         if not ops or self.failed is not None:
