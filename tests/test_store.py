@@ -136,9 +136,12 @@ def test_prune_deletes_old_runs_with_everything_they_hold(tmp_path: Path) -> Non
     assert prune(store, 7) == 1
     assert [r["id"] for r in list_runs(store)] == [new.history_id]
     with store.read() as conn:
-        for table in ("candidates", "verdicts", "test_results"):
+        for table in ("candidates", "verdicts", "test_results", "verdict_cache"):
             ids = {r[0] for r in conn.execute(f"SELECT run_id FROM {table}")}
             assert ids == {new.history_id}, table
+    verifier = FakeVerifier()
+    recorded(tmp_path, FakeSource({1: [RIGHT, WRONG]}), verifier)
+    assert verifier.verified == [WRONG]  # the pruned run's own verdict is forgotten; the one kept is not
 
 
 def test_a_warning_free_start_when_the_file_is_fine(tmp_path: Path) -> None:

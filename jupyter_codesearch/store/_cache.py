@@ -58,13 +58,18 @@ class CachingVerifier:
         hit = self.store.cached_verdict(spec.key, program, limits) if program in table else None
         if hit is not None:
             self.hits += 1
+            # This run stores the verdict again (as cached): the cache points at the newest
+            # copy, so pruning old runs keeps what recent runs still use.
+            self._point(spec, program, limits, index)
             return replace(hit, index=index, cached=True)
         verdict = await self.inner.verify(spec, index, source, limits)
         if verdict.status not in UNCACHED:
-            row = (spec.key, program, limits_key(limits), self.run_id, index, time.time())
-            self.store.put(lambda conn: conn.execute("INSERT OR REPLACE INTO verdict_cache VALUES (?, ?, ?, ?, ?, ?)",
-                                                     row))
+            self._point(spec, program, limits, index)
         return verdict
+
+    def _point(self, spec: Spec, program: str, limits: Limits, index: int) -> None:
+        row = (spec.key, program, limits_key(limits), self.run_id, index, time.time())
+        self.store.put(lambda conn: conn.execute("INSERT OR REPLACE INTO verdict_cache VALUES (?, ?, ?, ?, ?, ?)", row))
 
     async def probe(
         self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits

@@ -74,6 +74,7 @@ class Recorder:
         self._probes_written = False
         self._last_progress = 0.0
         self._exchanges = 0
+        self._told = False
 
     @property
     def run(self) -> SearchRun:
@@ -100,6 +101,9 @@ class Recorder:
 
     def _on(self, event: str, payload: Any) -> None:
         # The engine thread: queue, nothing else.
+        if self.store.failed and not self._told:  # the file broke while in use: the run says so once
+            self._told = True
+            self.run._notice(self.store.failed)
         if event == "candidate":
             self._candidate(payload)
         elif event == "progress":

@@ -27,6 +27,9 @@ Op = Callable[[sqlite3.Connection], object]
 """One piece of writing, run inside the writer's transaction."""
 MAX_BATCH = 2000
 """Operations per transaction at most (a bound on how long one transaction holds the lock)."""
+IDLE_S = 2.0
+"""A writer with nothing to write for this long ends its thread (the next write starts one):
+a process that records now and then holds no thread and no connection for it meanwhile."""
 BATCH_WINDOW_S = 0.05
 """How long the writer gathers operations before it commits, unless a display is waiting: a
 commit writes every page it touched, so one per verdict would cost several times the rows."""
@@ -53,17 +56,22 @@ class Writer:
 
     def put(self, op: Op) -> None:
         """Queue ``op`` (any thread; never blocks)."""
-        if self._thread is None:
-            self._start()
         with self._cond:
             self._queued += 1
         self._queue.put(op)
-
-    def _start(self) -> None:
-        with self._start_lock:
+        with self._start_lock:  # after the put: a thread that saw an empty queue has gone
             if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="codesearch-history", daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._loop, name="codesearch-history", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _idle(self) -> bool:
+        """End the thread if nothing came (decided under the lock ``put`` starts threads with)."""
+        with self._start_lock:
+            if not self._queue.empty():
+                return False
+            self._thread = None
+            return True
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until everything queued before this call is committed; ``False`` on timeout."""
@@ -80,31 +88,41 @@ class Writer:
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the thread."""
-        if self._thread is None:
+        with self._start_lock:
+            thread = self._thread
+        if thread is None:
             return
         self._queue.put(None)
-        self._thread.join(timeout)
-        self._thread = None
+        thread.join(timeout)
 
     def _loop(self) -> None:
         conn = connect(self.path)
         try:
             while True:
                 batch = self._gather()
+                if not batch:
+                    if self._idle():
+                        return
+                    continue
                 ops = [op for op in batch if op is not None and op is not _WAKE]
                 self._write(conn, ops)
                 with self._cond:
                     self._written += len(ops)
                     self._cond.notify_all()
                 if None in batch:
+                    with self._start_lock:
+                        self._thread = None
                     return
         finally:
             conn.close()
 
-    def _gather(self) -> list[Op | None]:
+    def _gather(self) -> list[Op | None]:  # [] when idle
         """The next batch: what comes within :data:`BATCH_WINDOW_S` of the first operation (or
         until someone waits for it, or the writer is told to stop)."""
-        batch = [self._queue.get()]
+        try:
+            batch = [self._queue.get(timeout=IDLE_S)]
+        except queue.Empty:
+            return []
         deadline = time.monotonic() + BATCH_WINDOW_S
         while len(batch) < MAX_BATCH and batch[-1] is not None and batch[-1] is not _WAKE:
             left = deadline - time.monotonic()
