@@ -64,6 +64,8 @@ class SearchConfig:
     name: str = field(default=_D["name"], compare=False)  # where it is bound, not what it searches
     sandbox: str = _D["sandbox"]
     seed: int = _D["seed"]
+    history: str | None = field(default=_D["history"], compare=False)  # where it is recorded, not what it searches
+    history_prompts: bool = field(default=_D["history_prompts"], compare=False)
 
     def __post_init__(self) -> None:
         _validate(self)

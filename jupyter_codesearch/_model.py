@@ -94,6 +94,8 @@ class Verdict:
     error: str | None = None
     stdout: str = ""
     output_bytes: int = 0
+    cached: bool = False
+    """Taken from the verdict cache (the same program, tests and limits judged before), not run again."""
 
     @property
     def tests_passed(self) -> int:

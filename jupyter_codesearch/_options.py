@@ -180,6 +180,10 @@ SETTINGS: tuple[Setting, ...] = (
             choices=("auto", "bwrap", "none")),
     Setting("seed", "int", 0, "seed sent with each request, part of the cache key", surfaces=_SEARCH,
             flag="--seed", metavar="N", example="7"),
+    Setting("history", "str", None, "the SQLite file (or directory) every run is recorded in, or off",
+            optional=True, default_text="history.sqlite in the user data dir", example="off"),
+    Setting("history_prompts", "bool", True,
+            "record what was said to the model and its replies in the history (false: only the programs)"),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -20,6 +20,8 @@ from ._exceptions import CodeSearchError, ConfigError, InputError, SandboxWarnin
 from ._log import get_logger
 from ._model import Verdict
 from ._options import add_flags
+from .store._commands import COMMANDS as HISTORY_COMMANDS
+from .store._commands import add_parsers as add_history_parsers
 from .ui._text import progress_text, summary_text, verdicts_text, verify_progress_text
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     # Unset flags stay None, so `run` resolves them with the CODESEARCH_* environment underneath.
     add_flags(r, "run")
     r.add_argument("--json", action="store_true", help="one JSON object per candidate on stdout, best first")
+    add_history_parsers(sub)
     return p
 
 
@@ -196,7 +199,7 @@ def _print_json(run: SearchRun) -> None:
     for rank, c in enumerate(run.ranked(), 1):
         base = c.verdict.to_dict() if c.verdict is not None else {
             "index": c.id, "status": c.status, "passed": False, "tests": [], "runtime_s": None,
-            "error": c.error,
+            "error": c.error, "cached": False,
         }
         base.update(index=c.id, code=c.code, rank=rank, round=c.round, samples=c.samples,
                     tokens=c.tokens, cost=c.cost, origin=c.origin, model=c.model, parent=c.parent,
@@ -229,11 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always")
         warnings.showwarning = show
         try:
-            return {"verify": _cmd_verify, "run": _cmd_run}[args.command](args)
+            return {"verify": _cmd_verify, "run": _cmd_run, **HISTORY_COMMANDS}[args.command](args)
         except CodeSearchError as e:
             # One line for the user; the traceback (and its cause) for CODESEARCH_LOG=debug.
             _log.debug("%s failed", args.command, exc_info=e)
-            where = f"{args.spec}: " if isinstance(e, SpecError) else ""
+            where = f"{args.spec}: " if isinstance(e, SpecError) and hasattr(args, "spec") else ""
             print(f"jupyter-codesearch: {where}{e}", file=sys.stderr)
             return EXIT_INPUT if isinstance(e, (SpecError, InputError, ConfigError)) else EXIT_FAILURE
         except KeyboardInterrupt:

@@ -67,6 +67,8 @@ class Prompt:
     round: int = 1
     parent: int | None = None
     """The candidate a repair prompt shows (``None`` in the first round)."""
+    first: int = 0
+    """The first sample index to draw (a resumed run drew the ones before)."""
 
     def as_messages(self) -> list[dict[str, str]]:
         return [{"role": role, "content": content} for role, content in self.messages]
@@ -225,7 +227,7 @@ class LLMGenerator:
         queue: asyncio.Queue[Reply | BaseException | None] = asyncio.Queue()
         fatal: list[ModelError] = []  # per stream: a failed side request must not end generation
         stopped: list[str] = []
-        jobs = [(p, i) for p in prompts for i in range(p.samples)]
+        jobs = [(p, i) for p in prompts for i in range(p.first, p.samples)]
         temps = self.config.temperatures
 
         async def one(prompt: Prompt, index: int) -> None:

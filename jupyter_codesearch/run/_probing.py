@@ -53,6 +53,13 @@ class Prober:
         # Retrieved here too: when the run fails first, nobody awaits it.
         self.ready.add_done_callback(lambda t: t.cancelled() or t.exception())
 
+    def reuse(self, probes: ProbeSet) -> None:
+        """Take a stopped run's probe inputs (``--resume``, engine loop only): the behaviours
+        found on them stay comparable, and no side request is made again."""
+        self.probes = probes
+        self.ready = asyncio.get_running_loop().create_future()
+        self.ready.set_result(probes)
+
     async def _make(self) -> ProbeSet:
         edge, tests = await asyncio.gather(self._edge_cases(), self._model_tests())
         self.model_tests = tests

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any
 
 from .._config import SearchConfig
@@ -69,15 +70,21 @@ async def run_rounds(
     settle: Callable[[], Awaitable[None]],
     ranked: Callable[[], list[Candidate]],
     enough: asyncio.Event,
+    resume: tuple[int, int] = (1, 0),
 ) -> None:
     """Run the configured rounds: ``take`` each sample, ``settle`` (everything verified) after
     each round, and stop early when another round would bring nothing new or, with
     ``until_pass``, once a candidate passes. When ``enough`` is set, the round's remaining
-    samples are not asked for (what is in flight is cancelled) and no further round starts."""
-    for round_ in range(1, config.rounds + 1):
+    samples are not asked for (what is in flight is cancelled) and no further round starts.
+    ``resume`` is ``(round, samples of it drawn already)`` for a run that continues a stopped one."""
+    first, skip = resume
+    for round_ in range(first, config.rounds + 1):
         on_round(round_)
         request = next_request(round_, config.n, ranked() if round_ > 1 else [])
-        await _until(enough, _drain(source, request, take))
+        if round_ == first and skip:
+            request = replace(request, skip=skip)
+        if request.skip < request.n:  # a resumed round drawn in full asks for nothing
+            await _until(enough, _drain(source, request, take))
         await settle()
         if enough.is_set() or not source.more_rounds() or (config.until_pass and any(c.passed for c in ranked())):
             return

@@ -10,18 +10,19 @@ for is ``_rounds``', what probing does is ``_probing``'s.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _engine
 from .._config import SearchConfig
 from .._exceptions import CodeSearchError
 from .._model import Behaviour, Candidate, Cluster, Disagreement, Limits, Progress, Verdict
-from .._seams import CandidateSource, ProbeSet, Sample, Verifier
+from .._seams import CandidateSource, ProbeSet, Sample, SourceCounters, Verifier
 from ..rank import clusters, disagreements, ranked
 from ..rank._confidence import CONFIDENCE, MIN_JUDGED, leader_holds
 from ..spec import Spec
@@ -29,6 +30,9 @@ from ._candidates import CandidateTable
 from ._frame import frame
 from ._probing import Prober
 from ._rounds import run_rounds
+
+if TYPE_CHECKING:
+    from ..store._read import PastRun
 
 __all__ = ["SearchRun"]
 
@@ -41,7 +45,8 @@ _SIDE_TASKS_BOUND_S = 5.0
 class SearchRun:
     """A running or finished search. Made by :func:`search`; safe to read from any thread."""
 
-    def __init__(self, spec: Spec, config: SearchConfig, *, source: CandidateSource, verifier: Verifier) -> None:
+    def __init__(self, spec: Spec, config: SearchConfig, *, source: CandidateSource, verifier: Verifier,
+                 past: PastRun | None = None) -> None:
         self.spec = spec
         self.config = config
         self.source = source
@@ -69,6 +74,33 @@ class SearchRun:
         self._start_error: CodeSearchError | None = None
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
+        self.history_id: str | None = None
+        """Its id in the search history (``%search_open ID``); ``None`` when not recorded."""
+        self.history_flush: Callable[[float | None], bool] | None = None
+        self._resume: tuple[int, int] = (1, 0)
+        self._past_spent = SourceCounters()
+        self._past_probes = ProbeSet()
+        if past is not None:
+            self._continue(past)
+
+    def _continue(self, past: PastRun) -> None:
+        """Start where a stopped run ended (``--resume``): its candidates, verdicts and probe
+        inputs are kept (verdicts only for the same tests), its spending counts, and only the
+        samples it did not draw are asked for."""
+        same = past.spec_key == self.spec.key
+        self._past_probes = past.probes if same else ProbeSet()
+        keep_behaviours = same and len(past.probes) > 0
+        cands = [c if same else replace(c, verdict=None) for c in past.candidates]
+        cands = [c if keep_behaviours else replace(c, behaviours=None) for c in cands]
+        by_round = past.generated_by_round
+        last = max(by_round, default=1)
+        drawn = by_round.get(last, 0)
+        n, rounds = self.config.n, self.config.rounds
+        self._resume = (last + 1, 0) if drawn >= n and last < rounds else (last, min(drawn, n))
+        self._asked = n * (self._resume[0] - 1)
+        self._table.seed(cands, sum(by_round.values()))
+        s = past.summary
+        self._past_spent = SourceCounters(requests=s["requests"] or 0, tokens=s["tokens"] or 0, cost=s["cost"] or 0.0)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -133,15 +165,16 @@ class SearchRun:
     def progress(self) -> Progress:
         """Counts so far."""
         _, cands = self._table.snapshot()
-        spent = self.source.counters()
+        spent, past = self.source.counters(), self._past_spent
         with self._lock:
             end = self._ended if self._ended is not None else time.monotonic()
             state, round_ = self._state, self._round
         return Progress(
             state=state, round=round_, generated=self._table.generated, candidates=len(cands),
-            verified=sum(c.verified for c in cands), passing=sum(c.passed for c in cands), tokens=spent.tokens,
-            cost=None if spent.cost_unknown and not spent.cost else spent.cost,
-            requests=spent.requests, elapsed=end - self._started, explored=spent.explored,
+            verified=sum(c.verified for c in cands), passing=sum(c.passed for c in cands),
+            tokens=spent.tokens + past.tokens,
+            cost=None if spent.cost_unknown and not spent.cost else spent.cost + past.cost,
+            requests=spent.requests + past.requests, elapsed=end - self._started, explored=spent.explored,
         )
 
     def subscribe(self, listener: Callable[[str, Any], None]) -> Callable[[], None]:
@@ -163,6 +196,21 @@ class SearchRun:
         """Stop generating and verifying; what is verified so far stays."""
         if not self.done:
             _engine.submit(self._request_stop("stopped by the user"))
+
+    def recorded(self, timeout: float | None = 10.0) -> bool:
+        """Wait until everything a reader could have seen of the run so far is in the history;
+        ``False`` on timeout. A display reads the run, calls this, then shows what it read: what
+        it shows survives a killed kernel."""
+        if self.history_flush is None:
+            return True
+        if not self.done and not _engine.in_engine_thread():
+            # A change and its event happen in one step of the engine loop: once a step of ours
+            # has run there, every change a reader saw has been handed to the writer too.
+            try:
+                _engine.run_sync(asyncio.sleep(0), timeout)
+            except (TimeoutError, concurrent.futures.TimeoutError):  # one class from Python 3.11 on
+                return False
+        return self.history_flush(timeout)
 
     def to_frame(self) -> Any:
         """A pandas DataFrame, one row per candidate, best first; every ranking key a column."""
@@ -242,9 +290,13 @@ class SearchRun:
             starting = asyncio.ensure_future(self.verifier.start())
             starting.add_done_callback(self._on_started)
             if self.config.cluster:
-                self._prober.start()
+                if len(self._past_probes):
+                    self._prober.reuse(self._past_probes)
+                else:
+                    self._prober.start()
+            self._catch_up()
             await run_rounds(self.config, self.source, on_round=self._set_round, take=self._take,
-                             settle=self._settle, ranked=self.ranked, enough=self._enough)
+                             settle=self._settle, ranked=self.ranked, enough=self._enough, resume=self._resume)
             await starting
             return "done"
         except asyncio.CancelledError:
@@ -260,6 +312,14 @@ class SearchRun:
             self.error = CodeSearchError(f"internal error: {type(e).__name__}: {e}")
             self.error.__cause__ = e
             return "failed"
+
+    def _catch_up(self) -> None:
+        """A resumed run verifies what its predecessor had not, and probes what it had not."""
+        for c in self._table.snapshot()[1]:
+            if not c.verified:
+                self._verify(c)
+            elif c.passed and c.behaviours is None and self._prober.ready is not None:
+                self._track(self._prober.probe(c, self._known), self._on_probed(c.id))
 
     def _on_started(self, fut: asyncio.Future[None]) -> None:
         """Verification that cannot start ends the run at once (not after generation)."""
