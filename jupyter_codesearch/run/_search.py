@@ -1,15 +1,14 @@
-"""``search()``: a run with the configured source and the local verifier, started."""
+"""``search()``: a run with the configured source and verifier (local, or a Dask cluster), started."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from .._config import SearchConfig, resolve_config
 from .._exceptions import CodeSearchError
 from .._seams import CandidateSource, Verifier
+from ..execute._executors import verifier_for
 from ..execute._isolation import detect_isolation, warn_if_unsandboxed
-from ..execute._verifier import LocalVerifier
 from ..generate._sources import LLMSource, MergedSource
 from ..generate._synth_client import SynthSource
 from ..spec import Spec
@@ -35,6 +34,7 @@ def search(
     wait: bool = True,
     source: CandidateSource | None = None,
     verifier: Verifier | None = None,
+    client: Any = None,
     **options: Any,
 ) -> SearchRun:
     """Search for implementations of ``spec``'s function.
@@ -43,7 +43,8 @@ def search(
     precedence) says how; unset fields come from ``CODESEARCH_*`` environment variables, then
     defaults. With ``wait=False`` the run continues in the background and is returned at once.
     ``source`` and ``verifier`` replace where candidates come from and who judges them
-    (default: the configured model or synthesizer; this machine's sandboxed kernels).
+    (default: the configured model or synthesizer; this machine's sandboxed kernels, or the
+    Dask cluster at ``executor``). ``client``, a ``distributed.Client``, verifies on its cluster.
     """
     spec = Spec.parse(spec) if isinstance(spec, str) else spec
     if config is None:
@@ -51,11 +52,12 @@ def search(
     elif options:
         config = config.with_(**options)
     if verifier is None:
-        try:  # said here, in the caller's thread, where a warning is seen; the run notes it too
-            warn_if_unsandboxed(detect_isolation(config.sandbox))
-        except CodeSearchError:
-            pass  # the run reports it as its error
-        verifier = LocalVerifier(config.sandbox, config.workers or os.cpu_count() or 1)
+        verifier = verifier_for(config.executor, config.sandbox, config.workers, client)
+        if client is None and config.executor == "local":
+            try:  # said here, in the caller's thread, where a warning is seen; the run notes it too
+                warn_if_unsandboxed(detect_isolation(config.sandbox))
+            except CodeSearchError:
+                pass  # the run reports it as its error
     run = SearchRun(spec, config, source=source or source_for(spec, config), verifier=verifier)
     run.start()
     if wait:
