@@ -146,21 +146,23 @@ def test_search_takes_a_client_and_shows_the_cluster(client: Any) -> None:
 
 
 def test_a_worker_killed_mid_run_loses_no_candidate_and_counts_none_twice(client: Any) -> None:
-    v = DaskVerifier(client=client)
+    v = DaskVerifier(client=client, batch=10)  # 50 tasks: the kill lands while many are left
     run_sync(v.start())
     sources = [f"import time\ndef add(a, b):\n    time.sleep(0.003)\n    return a + b + {i % 3 == 0}\n"
                for i in range(500)]
-    victim = next(iter(client.run(os.getpid).values()))
+    address, victim = next(iter(client.run(os.getpid).items()))
     try:
         running = _engine.submit(verify_with(v, ADD, sources, Limits()))
         while v.delivered < 60:
             time.sleep(0.01)
+        busy = client.processing(workers=[address])[address]
         os.kill(victim, signal.SIGKILL)
         verdicts = running.result(timeout=120)
     finally:
         run_sync(v.close())
     assert [x.index for x in verdicts] == list(range(500))
     assert [x.passed for x in verdicts] == [i % 3 != 0 for i in range(500)]
+    assert busy, "the killed worker had no batch in flight"
     assert v.delivered == 500
     assert victim not in client.run(os.getpid).values()
 

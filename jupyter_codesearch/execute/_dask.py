@@ -31,9 +31,10 @@ from . import _dask_worker as remote
 
 __all__ = ["DaskVerifier", "verdict_from_dict"]
 
-BATCH = 16
-"""Candidates per task at most: enough to pay the per-task cost (about a millisecond) once for
-many candidates, few enough that a slow batch does not keep the other workers idle."""
+BATCH = 64
+"""Candidates per task at most: many, to pay the per-task and per-batch cost once for all of them;
+not all, so that verdicts of a burst come back in several steps and a worker lost costs little.
+Fewer when fewer are waiting: what has gathered is split evenly over the cluster's kernels."""
 _LINGER_S = 0.005
 """How long a candidate waits for others to share its task (a run submits them one by one)."""
 _CONNECT_S = 10.0
@@ -193,8 +194,11 @@ class DaskVerifier:
     def _send_all(self) -> None:
         self._timer = None
         groups, self._groups = list(self._groups.values()), {}
+        kernels = max(1, sum(int(w.get("kernels", 1)) for w in self.workers.values()))
         for group in groups:
-            self._send(group)
+            share = -(-len(group.items) // kernels)
+            for at in range(0, len(group.items), share):
+                self._send(replace(group, items=group.items[at:at + share]))
 
     def _send(self, group: _Group) -> None:
         live = [item for item in group.items if not item[3].done()]  # cancelled while waiting
