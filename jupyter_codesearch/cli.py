@@ -159,7 +159,7 @@ def _verify_on_cluster(
 
     checked, _ = _check(limits.get("timeout", Limits().timeout), limits.get("memory_mb", Limits().memory_mb),
                         limits.get("workers", 1))
-    verifier = dask_verifier(address, "auto", limits.get("workers"))
+    verifier = dask_verifier(address, _env_setting("sandbox") or "auto", limits.get("workers"))
     run_sync(verifier.start())
     for note in verifier.notices():  # the cluster: its workers and dashboard
         print(f"jupyter-codesearch: {note}", file=sys.stderr)

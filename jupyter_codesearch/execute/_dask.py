@@ -15,6 +15,7 @@ workers ends as ``crashed`` verdicts; an unreachable scheduler is one error nami
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import uuid
 from collections.abc import Sequence
@@ -151,10 +152,16 @@ class DaskVerifier:
 
     async def _connect(self) -> None:
         try:
-            client = await distributed.Client(
+            client = distributed.Client(
                 self.address, asynchronous=True, timeout=self.connect_timeout, set_as_default=False
             )
-        except Exception as e:  # OSError, TimeoutError, a bad address: all say the same to the user
+        except Exception as e:  # a bad address
+            raise SandboxError(f"could not reach the Dask scheduler at {self.address}: {e}") from None
+        try:
+            await client
+        except Exception as e:  # OSError, TimeoutError: all say the same to the user
+            with contextlib.suppress(Exception):
+                await client.close()  # else its reconnection attempts outlive us, and log
             raise SandboxError(f"could not reach the Dask scheduler at {self.address}: {e}") from None
         try:
             await client.register_plugin(remote.PoolPlugin(self.sandbox, self.kernels), name=self._plugin)
@@ -269,6 +276,6 @@ def _fail(group: _Group, error: BaseException) -> None:
 
 
 def verdict_from_dict(data: dict[str, Any]) -> Verdict:
-    """The :class:`Verdict` that ``Verdict.to_dict()`` gave ``data`` for."""
+    """The :class:`Verdict` that ``Verdict.to_dict()`` (or ``verdict_data``) gave ``data`` for."""
     tests = tuple(TestResult(**{**t, "calls": tuple(t.get("calls", ()))}) for t in data.get("tests", ()))
     return Verdict(**{**data, "tests": tests})
