@@ -37,7 +37,7 @@ from jupyter_codesearch import (  # noqa: E402
 from jupyter_codesearch._config import resolve_config  # noqa: E402
 from jupyter_codesearch._engine import run_sync  # noqa: E402
 from jupyter_codesearch._model import Limits, Verdict  # noqa: E402
-from jupyter_codesearch.execute import averify  # noqa: E402
+from jupyter_codesearch.execute import _executors, averify  # noqa: E402
 from jupyter_codesearch.execute._dask import DaskVerifier  # noqa: E402
 from jupyter_codesearch.execute._executors import dask_verifier, verify_with  # noqa: E402
 from jupyter_codesearch.ui._magic import parse_search_options  # noqa: E402
@@ -138,7 +138,14 @@ def test_probing_runs_on_the_cluster(verifier: DaskVerifier) -> None:
     assert [b.kind for b in same] == ["value"] * 3 and hangs[0].kind == "timeout"
 
 
-def test_search_takes_a_client_and_shows_the_cluster(client: Any) -> None:
+@pytest.fixture
+def shared_closed() -> Iterator[None]:
+    """The process-wide Dask verifiers ``search()`` made are disconnected afterwards."""
+    yield
+    run_sync(_executors._close_shared())
+
+
+def test_search_takes_a_client_and_shows_the_cluster(client: Any, shared_closed: None) -> None:
     run = search(ADD, client=client, generator="synth", n=4, time_limit=60)
     assert run.progress.state == "done", run.error
     assert run.best is not None and run.best.passed

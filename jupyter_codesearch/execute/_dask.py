@@ -122,7 +122,7 @@ class DaskVerifier:
 
     def notices(self) -> list[str]:
         if self._client is None:
-            return [f"verifying on the Dask cluster at {self.address}"]
+            return []  # said once connected, with the workers (a failure to connect names the address)
         kernels = sum(int(w.get("kernels", 0)) for w in self.workers.values())
         where = f"verifying on the Dask cluster at {self.address}: {len(self.workers)} workers, {kernels} kernels"
         notes = [where + (f"; dashboard {self.dashboard}" if self.dashboard else "")]
