@@ -51,6 +51,7 @@ class SearchConfig:
     timeout: float = _D["timeout"]
     memory_mb: int = _D["memory_mb"]
     workers: int | None = _D["workers"]
+    executor: str = _D["executor"]
     cache: bool = _D["cache"]
     cache_dir: str | None = _D["cache_dir"]
     max_cost: float | None = _D["max_cost"]
@@ -196,10 +197,11 @@ def resolve_config(
     values: dict[str, Any] = {}
     origin = dict.fromkeys(FIELDS, "default")
     for name in FIELDS:
-        key = env_name(name)
-        if key in environ and environ[key] != "":
-            values[name] = convert(name, environ[key])
-            origin[name] = "environment"
+        for key in (env_name(name), *BY_NAME[name].env_aliases):
+            if key in environ and environ[key] != "":
+                values[name] = convert(name, environ[key])
+                origin[name] = "environment"
+                break
     for source, mapping in (("session", session or {}), ("argument", explicit or {})):
         for name, value in mapping.items():
             if value is None and source == "argument":

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ._config import from_flags
 from ._exceptions import CodeSearchError, ConfigError, InputError, SandboxWarning, SpecError
 from ._log import get_logger
-from ._model import Verdict
+from ._model import Limits, Verdict
 from ._options import add_flags
 from .store._commands import COMMANDS as HISTORY_COMMANDS
 from .store._commands import add_parsers as add_history_parsers
@@ -125,12 +125,16 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .spec import Spec
 
     limits = from_flags(args, "verify")  # what is not given, verify()'s defaults (the table's) decide
+    executor = limits.pop("executor", None) or _env_setting("executor") or "local"
     spec = Spec.parse(read_spec(args.spec))
     sources = read_candidates(args.candidates)
-    _log.debug("verify %d candidates against %s with %s", len(sources), args.spec, limits)
+    _log.debug("verify %d candidates against %s with %s on %s", len(sources), args.spec, limits, executor)
     progress = _Progress(len(sources), sys.stderr)
     try:
-        verdicts = verify(spec, sources, on_verdict=progress, **limits)
+        if executor == "local":
+            verdicts = verify(spec, sources, on_verdict=progress, **limits)
+        else:
+            verdicts = _verify_on_cluster(executor, spec, sources, limits, progress)
     finally:
         progress.close()
     if args.json:
@@ -139,6 +143,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     else:
         print(verdicts_text(verdicts))
     return EXIT_OK
+
+
+def _env_setting(name: str) -> str | None:
+    """A setting from its ``CODESEARCH_*`` variables (``verify`` reads only where it runs so)."""
+    from ._options import BY_NAME
+
+    setting = BY_NAME[name]
+    return next((os.environ[k] for k in (setting.env, *setting.env_aliases) if os.environ.get(k)), None)
+
+
+def _verify_on_cluster(
+    address: str, spec: Any, sources: list[str], limits: dict[str, Any], progress: _Progress
+) -> list[Verdict]:
+    from ._engine import run_sync
+    from .execute import _check
+    from .execute._executors import dask_verifier, verify_with
+
+    checked, _ = _check(limits.get("timeout", Limits().timeout), limits.get("memory_mb", Limits().memory_mb),
+                        limits.get("workers", 1))
+    verifier = dask_verifier(address, _env_setting("sandbox") or "auto", limits.get("workers"))
+    run_sync(verifier.start())
+    for note in verifier.notices():  # the cluster: its workers and dashboard
+        print(f"jupyter-codesearch: {note}", file=sys.stderr)
+    return run_sync(verify_with(verifier, spec, sources, checked, progress))
 
 
 _CLEAR_LINE = "\r\033[K"

@@ -323,7 +323,11 @@ class SearchRun:
 
     def _on_started(self, fut: asyncio.Future[None]) -> None:
         """Verification that cannot start ends the run at once (not after generation)."""
-        if fut.cancelled() or fut.exception() is None:
+        if fut.cancelled():
+            return
+        if fut.exception() is None:  # what only a started verifier knows (a cluster's workers)
+            for note in self.verifier.notices():
+                self._notice(note)  # once each: notices already given are not repeated
             return
         error = fut.exception()
         if isinstance(error, CodeSearchError):

@@ -1,15 +1,14 @@
-"""``search()``: a run with the configured source and the local verifier, started."""
+"""``search()``: a run with the configured source and verifier (local, or a Dask cluster), started."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from .._config import SearchConfig, resolve_config
 from .._exceptions import CodeSearchError
 from .._seams import CandidateSource, Verifier
+from ..execute._executors import verifier_for
 from ..execute._isolation import detect_isolation, warn_if_unsandboxed
-from ..execute._verifier import LocalVerifier
 from ..generate._sources import LLMSource, MergedSource
 from ..generate._synth_client import SynthSource
 from ..spec import Spec
@@ -39,6 +38,7 @@ def search(
     source: CandidateSource | None = None,
     verifier: Verifier | None = None,
     resume: str | PastRun | None = None,
+    client: Any = None,
     **options: Any,
 ) -> SearchRun:
     """Search for implementations of ``spec``'s function.
@@ -47,7 +47,8 @@ def search(
     precedence) says how; unset fields come from ``CODESEARCH_*`` environment variables, then
     defaults. With ``wait=False`` the run continues in the background and is returned at once.
     ``source`` and ``verifier`` replace where candidates come from and who judges them
-    (default: the configured model or synthesizer; this machine's sandboxed kernels).
+    (default: the configured model or synthesizer; this machine's sandboxed kernels, or the
+    Dask cluster at ``executor``). ``client``, a ``distributed.Client``, verifies on its cluster.
     ``resume`` is the history id of a stopped run to continue: its candidates and verdicts are
     kept and only the samples it did not draw are asked for; an empty ``spec`` means its spec,
     and its settings are the defaults under ``options``.
@@ -65,11 +66,12 @@ def search(
     if isinstance(spec, str):
         spec = Spec.parse(past.spec_text if past is not None and not spec.strip() else spec)
     if verifier is None:
-        try:  # said here, in the caller's thread, where a warning is seen; the run notes it too
-            warn_if_unsandboxed(detect_isolation(config.sandbox))
-        except CodeSearchError:
-            pass  # the run reports it as its error
-        verifier = LocalVerifier(config.sandbox, config.workers or os.cpu_count() or 1)
+        verifier = verifier_for(config.executor, config.sandbox, config.workers, client)
+        if client is None and config.executor == "local":
+            try:  # said here, in the caller's thread, where a warning is seen; the run notes it too
+                warn_if_unsandboxed(detect_isolation(config.sandbox))
+            except CodeSearchError:
+                pass  # the run reports it as its error
     source, verifier, recorder = prepare(spec, config, source or source_for(spec, config), verifier,
                                          run_id=past.id if past is not None else None, resumed=past is not None)
     run = SearchRun(spec, config, source=source, verifier=verifier, past=past)
