@@ -47,6 +47,7 @@ class SearchConfig:
     retries: int = _D["retries"]
     rounds: int = _D["rounds"]
     until_pass: bool = _D["until_pass"]
+    maximize: bool = _D["maximize"]
     timeout: float = _D["timeout"]
     memory_mb: int = _D["memory_mb"]
     workers: int | None = _D["workers"]

@@ -142,6 +142,8 @@ SETTINGS: tuple[Setting, ...] = (
             flag="--rounds", metavar="K", positive=True, example="2"),
     Setting("until_pass", "bool", False, "stop after the first round with a passing candidate",
             surfaces=_SEARCH, flag="--until-pass", switch=True),
+    Setting("maximize", "bool", True, "higher scores of the cell's @score function are better",
+            surfaces=_SEARCH, flag="--minimize", switch=False, flag_help="lower scores are better"),
     Setting("timeout", "float", DEFAULT_TIMEOUT_S, "seconds per candidate", surfaces=_LIMITS,
             flag="--timeout", metavar="S", positive=True),
     Setting("memory_mb", "int", DEFAULT_MEMORY_MB, "memory per candidate, MB", surfaces=_LIMITS,

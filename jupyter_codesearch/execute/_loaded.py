@@ -16,7 +16,7 @@ from ._candidate import CONTEXT_EXC
 from ._instrument import Check, compile_item, fast_check
 from ._protocol import CONTEXT_MODULE, ContextRequest, Op, PlannedCall, SpecPayload
 
-__all__ = ["LoadedSpec", "Step", "load", "namespace"]
+__all__ = ["LoadedSpec", "ScoreStep", "Step", "load", "namespace"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,15 @@ class Step:
     line: int
     source: str
     hidden: bool
+
+
+@dataclass(frozen=True)
+class ScoreStep:
+    """The cell's ``@score`` function, compiled: defines ``name`` when run."""
+
+    code: types.CodeType
+    name: str
+    mode: Literal["value", "runtime"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,8 @@ class LoadedSpec:
     fast: tuple[Check, ...] | None
     """With a plan: each test as a check against values computed once here; ``None`` when the
     tests must run as written, in a fresh namespace per candidate."""
+    score: ScoreStep | None = None
+    """Run on candidates that pass (see ``_score``)."""
 
     @property
     def tests(self) -> tuple[Step, ...]:
@@ -70,10 +81,19 @@ def load(payload: SpecPayload) -> LoadedSpec:
         ),
         plan=payload["plan"] or None,
         fast=None,
+        score=_score_step(payload),
     )
     if partial.plan is None:
         return partial
     return replace(partial, fast=_fast_checks(partial))
+
+
+def _score_step(payload: SpecPayload) -> ScoreStep | None:
+    score = payload.get("score")
+    if score is None:
+        return None
+    code = compile("\n" * (score["line"] - 1) + score["source"], "<cell>", "exec")  # the cell's line numbers
+    return ScoreStep(code, score["name"], "runtime" if score["mode"] == "runtime" else "value")
 
 
 def namespace(spec: LoadedSpec) -> dict[str, Any]:

@@ -12,7 +12,7 @@ __all__ = ["COLUMNS", "frame", "row"]
 COLUMNS = (
     "rank", "id", "status", "passed", "tests_passed", "tests_total", "cluster", "cluster_size",
     "runtime_s", "size", "round", "origin", "model", "samples", "tokens", "cost", "parent",
-    "rank_reason", "error", "code",
+    "rank_reason", "error", "code", "score", "score_low", "score_high", "score_error",
 )
 
 
@@ -25,7 +25,15 @@ def row(rank: int, c: Candidate) -> dict[str, Any]:
         "runtime_s": c.runtime_s, "size": c.size, "round": c.round, "origin": c.origin,
         "model": c.model, "samples": c.samples, "tokens": c.tokens, "cost": c.cost,
         "parent": c.parent, "rank_reason": c.rank_reason, "error": c.error, "code": c.code,
+        **_score(c),
     }
+
+
+def _score(c: Candidate) -> dict[str, Any]:
+    v = c.verdict
+    low, high = v.score_interval if v is not None and v.score_interval is not None else (None, None)
+    return {"score": c.score, "score_low": low, "score_high": high,
+            "score_error": v.score_error if v is not None else None}
 
 
 def frame(ranked: Sequence[Candidate]) -> Any:

@@ -24,6 +24,7 @@ from .._model import Behaviour, Candidate, Cluster, Disagreement, Limits, Progre
 from .._seams import CandidateSource, ProbeSet, Sample, Verifier
 from ..rank import clusters, disagreements, ranked
 from ..rank._confidence import CONFIDENCE, MIN_JUDGED, leader_holds
+from ..rank._policy import Goal
 from ..spec import Spec
 from ._candidates import CandidateTable
 from ._frame import frame
@@ -80,7 +81,14 @@ class SearchRun:
     def ranked(self) -> list[Candidate]:
         """Candidates best first (see ``rank._policy``); ``cluster`` and ``rank_reason`` filled in."""
         candidates, found = self._clustered()
-        return ranked(candidates, found)
+        return ranked(candidates, found, self.goal)
+
+    @property
+    def goal(self) -> Goal | None:
+        """Which way scores go, when the cell has a ``@score`` function (see ``rank._policy``)."""
+        if self.spec.score is None:
+            return None
+        return Goal(maximize=self.config.maximize, runtime=self.spec.score_mode == "runtime")
 
     def clusters(self) -> list[Cluster]:
         """Behaviour clusters of the passing candidates probed so far, best first."""
