@@ -48,6 +48,8 @@ class SearchConfig:
     rounds: int = _D["rounds"]
     until_pass: bool = _D["until_pass"]
     maximize: bool = _D["maximize"]
+    best_shot: int = _D["best_shot"]
+    islands: int = _D["islands"]
     timeout: float = _D["timeout"]
     memory_mb: int = _D["memory_mb"]
     workers: int | None = _D["workers"]

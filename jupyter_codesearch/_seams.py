@@ -35,6 +35,8 @@ class Sample:
     """USD, ``None`` when the price is unknown; 0 for a cached reply."""
     code: bool = False
     """``text`` is already a program (the synthesizer's), not a reply to extract code from."""
+    island: int | None = None
+    """The program-database island whose programs its prompt showed (optimising runs)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class RoundRequest:
     n: int
     repairs: tuple[tuple[Candidate, tuple[str, ...]], ...] = ()
     """Failing candidates to show, each with its failures on visible tests (never hidden ones)."""
+    shots: tuple[tuple[int, tuple[Candidate, ...]], ...] = ()
+    """Optimising runs: per island, its best scored programs, worst first (best-shot prompts)."""
+    maximize: bool = True
+    """Which way the shown scores go (for the prompt's words)."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ..rank._confidence import CONFIDENCE, MIN_JUDGED, leader_holds
 from ..rank._policy import Goal
 from ..spec import Spec
 from ._candidates import CandidateTable
+from ._database import Evolution
 from ._frame import frame
 from ._probing import Prober
 from ._rounds import run_rounds
@@ -68,6 +69,9 @@ class SearchRun:
         self._asked = 0  # samples asked for so far, over all rounds
         self._prober = Prober(spec, source, verifier, self.limits, config.test_requests)
         self._start_error: CodeSearchError | None = None
+        goal = self.goal
+        self._evolution = Evolution(config, goal) if goal is not None else None
+        self._trajectory: list[tuple[int, float]] = []
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
 
@@ -104,6 +108,23 @@ class SearchRun:
         found = clusters(candidates, self._prober.probes) if self.config.cluster else []
         self._cluster_cache = (version, found)
         return candidates, found
+
+    @property
+    def trajectory(self) -> list[tuple[int, float]]:
+        """Best score so far against samples drawn: ``(samples, score)`` at each improvement."""
+        with self._lock:
+            return list(self._trajectory)
+
+    def _scored(self, cand: Candidate) -> None:
+        """A new score: into the program database, and onto the trajectory if it is the best."""
+        goal, evolution = self.goal, self._evolution
+        if goal is None or evolution is None or cand.score is None or not cand.passed:
+            return
+        evolution.database.add(cand)
+        with self._lock:
+            last = self._trajectory[-1][1] if self._trajectory else None
+            if last is None or goal.sign * cand.score < goal.sign * last:
+                self._trajectory.append((self._table.generated, cand.score))
 
     @property
     def probes(self) -> tuple[tuple[Any, ...], ...]:
@@ -252,7 +273,8 @@ class SearchRun:
             if self.config.cluster:
                 self._prober.start()
             await run_rounds(self.config, self.source, on_round=self._set_round, take=self._take,
-                             settle=self._settle, ranked=self.ranked, enough=self._enough)
+                             settle=self._settle, ranked=self.ranked, enough=self._enough,
+                             evolution=self._evolution)
             await starting
             return "done"
         except asyncio.CancelledError:
@@ -292,6 +314,8 @@ class SearchRun:
         what the remaining ones could bring (``confident``; see ``rank._confidence``)."""
         if not (self.config.confident and self.config.cluster) or self._enough.is_set():
             return
+        if self.spec.score is not None:
+            return  # optimising: a clear leader today can be beaten by a better score tomorrow
         version, cands = self._table.snapshot()
         if any(c.passed and c.behaviours is None for c in cands):
             return  # a passing program not probed yet could belong anywhere
@@ -348,6 +372,8 @@ class SearchRun:
 
     async def _take(self, sample: Sample) -> None:
         cand, new = self._table.add(sample)
+        if new and self._evolution is not None:
+            self._evolution.database.place(cand.id, sample.island)
         self._emit("candidate", cand)
         self._emit("progress", self.progress)
         if not new or cand.invalid_reason is not None:
@@ -373,6 +399,7 @@ class SearchRun:
                 return
             verdict = replace(fut.result(), index=index)
             cand = self._table.update(index, lambda c: replace(c, verdict=verdict))
+            self._scored(cand)
             self._emit("candidate", cand)
             self._emit("progress", self.progress)
             if cand.passed and self._prober.ready is not None:
