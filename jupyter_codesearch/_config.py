@@ -48,6 +48,8 @@ class SearchConfig:
     rounds: int = _D["rounds"]
     until_pass: bool = _D["until_pass"]
     maximize: bool = _D["maximize"]
+    optimize: str | None = _D["optimize"]
+    reference: str | None = _D["reference"]
     best_shot: int = _D["best_shot"]
     islands: int = _D["islands"]
     timeout: float = _D["timeout"]
@@ -105,7 +107,7 @@ def _validate(c: SearchConfig) -> None:
         if s.positive and not (value is None and s.optional):
             if value is None or isinstance(value, bool) or not value > 0:
                 raise ConfigError(f"{s.name} must be a positive number, not {value!r}")
-        if s.choices and value not in s.choices:
+        if s.choices and value not in s.choices and not (value is None and s.optional):
             raise ConfigError(f"{s.name} must be one of {', '.join(s.choices)}, not {value!r}")
     if c.memory_mb < MIN_MEMORY_MB:  # as verify() requires: less leaves a candidate no room to run at all
         raise ConfigError(f"{BY_NAME['memory_mb'].label} must be at least {MIN_MEMORY_MB} MB, not {c.memory_mb!r}")

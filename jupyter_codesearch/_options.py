@@ -144,6 +144,14 @@ SETTINGS: tuple[Setting, ...] = (
             surfaces=_SEARCH, flag="--until-pass", switch=True),
     Setting("maximize", "bool", True, "higher scores of the cell's @score function are better",
             surfaces=_SEARCH, flag="--minimize", switch=False, flag_help="lower scores are better"),
+    Setting("optimize", "str", None,
+            "runtime: the score is the time the @score function's calls to the candidate take (lower is better), "
+            "measured with repetitions and a confidence interval", optional=True, surfaces=_SEARCH, flag="--optimize",
+            metavar="runtime", choices=("runtime",), example="runtime"),
+    Setting("reference", "str", None,
+            "a function of the cell's context or of --use whose answer on every probe input a passing candidate "
+            "must give (differential testing); the baseline of --optimize runtime's speed-up", optional=True,
+            surfaces=_SEARCH, flag="--reference", metavar="NAME", example="slow_version"),
     Setting("best_shot", "int", 2,
             "optimising rounds: scored programs each prompt shows, worst first, with their scores (0: none)"),
     Setting("islands", "int", 4, "optimising rounds: program-database islands evolving apart", positive=True),

@@ -6,15 +6,27 @@ from __future__ import annotations
 import ast
 import itertools
 import random
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from jupyter_codesearch import Spec, search
-from jupyter_codesearch._model import Candidate, Verdict
+import pytest
+
+from jupyter_codesearch import ConfigError, Spec, search
+from jupyter_codesearch._model import Behaviour, Candidate, Limits, Verdict
 from jupyter_codesearch.generate._llm import evolve_prompt
 from jupyter_codesearch.rank._policy import Goal
 from jupyter_codesearch.run._database import ProgramDatabase
-from tests.support.fake_llm import EvolveResponder, FakeLLM, Request, mutate
-from tests.support.optimize import BIN_PACKING, WORST_FIT
+from jupyter_codesearch.run._reference import Reference, speedup
+from tests.support.fake_llm import EvolveResponder, FakeLLM, Reply, Request, mutate
+from tests.support.optimize import (
+    BIN_PACKING,
+    UNIQUE,
+    UNIQUE_LINEAR,
+    UNIQUE_MEMORISER,
+    UNIQUE_QUADRATIC,
+    WORST_FIT,
+)
 
 MODEL = "openai/gpt-4o-mini"
 
@@ -83,3 +95,53 @@ def test_bin_packing_climbs_over_rounds_while_the_budget_lasts(tmp_path: Path) -
     assert f"score {best.score:g}" in best.rank_reason
     assert any(s is not None for s in responder.shown)  # later prompts showed scored programs
     assert "budget reached" in " ".join(run.notices)
+
+
+def _unique_responder(replies: list[str]) -> Callable[[Request], Reply]:
+    codes = itertools.cycle(replies)
+    lock = threading.Lock()
+
+    def respond(request: Request) -> Reply:
+        if "Implement the function" not in request.user_text:
+            return "[]"  # edge cases, test cases: none
+        with lock:
+            return [f"```python\n{next(codes)}```" for _ in range(request.n)]
+
+    return respond
+
+
+def test_make_it_faster_ranks_the_linear_one_first_and_rejects_the_fast_wrong_one(tmp_path: Path) -> None:
+    respond = _unique_responder([UNIQUE_QUADRATIC, UNIQUE_LINEAR, UNIQUE_MEMORISER])
+    with FakeLLM(respond) as fake:
+        run = search(UNIQUE, model=MODEL, api_base=fake.url, timeout=5.0, n=3, optimize="runtime",
+                     reference="unique_quadratic", cache_dir=str(tmp_path / "cache"))
+    assert run.error is None, run.error
+    by_code = {c.code: c for c in run.candidates}
+    linear, wrong, quadratic = by_code[UNIQUE_LINEAR], by_code[UNIQUE_MEMORISER], by_code[UNIQUE_QUADRATIC]
+    assert run.ranked()[0].code == UNIQUE_LINEAR and run.best is not None
+    assert wrong.status == "failed" and wrong.tests_passed == wrong.tests_total == 2
+    assert "differs from the reference `unique_quadratic` on unique(" in (wrong.error or "")
+    assert quadratic.passed and linear.score is not None and quadratic.score is not None
+    found = run.speedup(linear)
+    assert found is not None and found[1] > 1.0 and found[1] <= found[0] <= found[2]
+    assert any(n.startswith(f"best #{linear.id} runs the benchmark") and "95% interval" in n for n in run.notices)
+    assert "runtime" in run.ranked()[0].rank_reason and "95%" in run.ranked()[0].rank_reason
+
+
+def test_a_reference_the_cell_does_not_define_or_a_runtime_goal_without_a_benchmark_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="no function of that name"):
+        search(UNIQUE, model=MODEL, reference="nowhere", wait=False)
+    with pytest.raises(ConfigError, match="needs benchmark calls"):
+        search(UNIQUE.split("@score")[0], model=MODEL, optimize="runtime", wait=False)
+
+
+def test_the_reference_proves_nothing_where_it_hangs_and_speedups_bound_by_both_intervals() -> None:
+    spec = Spec.parse(UNIQUE)
+    ref = Reference(spec, "unique_quadratic", verifier=None, limits=Limits())  # type: ignore[arg-type]
+    value, other = Behaviour("value", "a", "[1]"), Behaviour("value", "b", "[2]")
+    assert ref.mismatch([value, other], [Behaviour("timeout"), other], [([1],), ([2],)]) is None
+    assert "on unique([2]): got [1], the reference gives [2]" in (ref.mismatch([value, value], [value, other],
+                                                                               [([1],), ([2],)]) or "")
+    reference = Verdict(0, "passed", True, score=0.1, score_interval=(0.08, 0.12))
+    candidate = Verdict(1, "passed", True, score=0.01, score_interval=(0.008, 0.0125))
+    assert speedup(reference, candidate) == pytest.approx((10.0, 6.4, 15.0))

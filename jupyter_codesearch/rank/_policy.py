@@ -118,8 +118,10 @@ def _clauses(c: Candidate, cluster: Cluster | None) -> list[_Clause]:
                 (c.size, f"size {c.size}"), (c.id, None)]
     if not c.verified:
         return [(2, None), (True, "not verified yet"), (0, None), (runtime, None), (c.size, None), (c.id, None)]
-    return [(2, None), (False, f"passes {c.tests_passed} of {c.tests_total} tests"), (-c.tests_passed, None),
-            (runtime, None), (c.size, None), (c.id, None)]
+    tests = f"passes {c.tests_passed} of {c.tests_total} tests"
+    if c.tests_total and c.tests_passed == c.tests_total and c.error:  # rejected after its tests (a reference)
+        tests = f"passes every test, but {c.error}"
+    return [(2, None), (False, tests), (-c.tests_passed, None), (runtime, None), (c.size, None), (c.id, None)]
 
 
 @dataclass(frozen=True)

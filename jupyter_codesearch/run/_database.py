@@ -18,11 +18,13 @@ import random
 from dataclasses import dataclass, field
 
 from .._config import SearchConfig
+from .._exceptions import ConfigError
 from .._model import Candidate
 from .._seams import RoundRequest
 from ..rank._policy import Goal
+from ..spec import Spec
 
-__all__ = ["MAX_ROUNDS", "RESET_EVERY", "Evolution", "Island", "ProgramDatabase"]
+__all__ = ["MAX_ROUNDS", "RESET_EVERY", "Evolution", "Island", "ProgramDatabase", "scored_spec"]
 
 MAX_ROUNDS = 1000
 """Rounds of an open-ended optimising run: a bound its budget or time limit reaches first."""
@@ -117,3 +119,14 @@ class Evolution:
     def after_round(self, round_: int) -> None:
         if round_ % RESET_EVERY == 0:
             self.resets += self.database.reset_weak()
+
+
+def scored_spec(spec: Spec, config: SearchConfig) -> Spec:
+    """``spec`` as ``config`` scores it (``--optimize runtime``: by the time of the @score calls)."""
+    if config.optimize != "runtime":
+        return spec
+    if spec.score is None:
+        raise ConfigError("optimize (--optimize) runtime needs benchmark calls: add a `@score` function after the "
+                          "tests that calls the candidate on the inputs to time, e.g. `@score\ndef bench(f):\n"
+                          "    f(list(range(10_000)))`")
+    return spec.optimizing("runtime")

@@ -27,9 +27,10 @@ from ..rank._confidence import CONFIDENCE, MIN_JUDGED, leader_holds
 from ..rank._policy import Goal
 from ..spec import Spec
 from ._candidates import CandidateTable
-from ._database import Evolution
+from ._database import Evolution, scored_spec
 from ._frame import frame
 from ._probing import Prober
+from ._reference import Reference, speedup, speedup_words
 from ._rounds import run_rounds
 
 __all__ = ["SearchRun"]
@@ -44,6 +45,7 @@ class SearchRun:
     """A running or finished search. Made by :func:`search`; safe to read from any thread."""
 
     def __init__(self, spec: Spec, config: SearchConfig, *, source: CandidateSource, verifier: Verifier) -> None:
+        spec = scored_spec(spec, config)
         self.spec = spec
         self.config = config
         self.source = source
@@ -72,6 +74,9 @@ class SearchRun:
         goal = self.goal
         self._evolution = Evolution(config, goal) if goal is not None else None
         self._trajectory: list[tuple[int, float]] = []
+        self.reference = Reference(spec, config.reference, verifier, self.limits) if config.reference else None
+        """``--reference``: differential testing on every probe, and the speed-up's baseline."""
+        self.reference_verdict: Verdict | None = None
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
 
@@ -120,6 +125,8 @@ class SearchRun:
         goal, evolution = self.goal, self._evolution
         if goal is None or evolution is None or cand.score is None or not cand.passed:
             return
+        if self.reference is not None and cand.behaviours is None:
+            return  # scored once the reference has agreed with it (see _on_probed)
         evolution.database.add(cand)
         with self._lock:
             last = self._trajectory[-1][1] if self._trajectory else None
@@ -270,8 +277,10 @@ class SearchRun:
             self.source.check()  # before any kernel starts: they would have nothing to do
             starting = asyncio.ensure_future(self.verifier.start())
             starting.add_done_callback(self._on_started)
-            if self.config.cluster:
+            if self.config.cluster or self.reference is not None:
                 self._prober.start()
+            if self.reference is not None:
+                self._track(self.reference.verdict(), self._on_reference)
             await run_rounds(self.config, self.source, on_round=self._set_round, take=self._take,
                              settle=self._settle, ranked=self.ranked, enough=self._enough,
                              evolution=self._evolution)
@@ -355,6 +364,7 @@ class SearchRun:
                          "them all)")
         for note in self.source.notices():
             self._notice(note)
+        self._speedup_notice()
         with self._lock:
             self._state = state
             self._ended = time.monotonic()
@@ -403,7 +413,7 @@ class SearchRun:
             self._emit("candidate", cand)
             self._emit("progress", self.progress)
             if cand.passed and self._prober.ready is not None:
-                self._track(self._prober.probe(cand, self._known), self._on_probed(index))
+                self._track(self._probe(cand), self._on_probed(index))
             else:
                 self._check_enough()
 
@@ -424,9 +434,49 @@ class SearchRun:
         def done(fut: asyncio.Future[Any]) -> None:
             if fut.cancelled() or fut.exception() is not None or fut.result() is None:
                 return
-            behaviours = tuple(fut.result())
-            cand = self._table.update(index, lambda c: replace(c, behaviours=behaviours))
+            behaviours, differs = tuple(fut.result()[0]), fut.result()[1]
+
+            def change(c: Candidate) -> Candidate:
+                if differs is None or c.verdict is None:
+                    return replace(c, behaviours=behaviours)
+                rejected = replace(c.verdict, status="failed", passed=False, error=differs, score=None,
+                                   score_interval=None)
+                return replace(c, behaviours=behaviours, verdict=rejected)
+
+            cand = self._table.update(index, change)
+            self._scored(cand)
             self._emit("candidate", cand)
             self._check_enough()
 
         return done
+
+    async def _probe(self, cand: Candidate) -> tuple[Sequence[Behaviour], str | None] | None:
+        """Probe a passing candidate; with a reference, also why it differs from it (or None)."""
+        found = await self._prober.probe(cand, self._known)
+        if found is None or self.reference is None:
+            return None if found is None else (found, None)
+        expected = await self.reference.behaviours(self._prober.probes)
+        return found, self.reference.mismatch(found, expected, self._prober.inputs)
+
+    def _on_reference(self, fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        verdict: Verdict = fut.result()
+        self.reference_verdict = verdict
+        if self.reference is not None and not verdict.passed:
+            self._notice(f"the reference `{self.reference.name}` does not pass the tests itself: {verdict.error}")
+
+    def _speedup_notice(self) -> None:
+        best = self.best
+        found = self.speedup(best) if best is not None and self.reference is not None else None
+        if best is None or found is None or self.reference is None:
+            return
+        self._notice(speedup_words(best.id, self.reference.name, found))
+
+    def speedup(self, cand: Candidate) -> tuple[float, float, float] | None:
+        """``(times faster, low, high)`` than the reference on the benchmark, with the 95% bounds
+        the two runtime intervals allow (``--optimize runtime --reference``); else ``None``."""
+        ref = self.reference_verdict
+        if ref is None or cand.verdict is None or self.spec.score_mode != "runtime":
+            return None
+        return speedup(ref, cand.verdict)

@@ -13,6 +13,7 @@ from ..execute._verifier import LocalVerifier
 from ..generate._sources import LLMSource, MergedSource
 from ..generate._synth_client import SynthSource
 from ..spec import Spec
+from ._database import scored_spec
 from ._run import SearchRun
 
 __all__ = ["search", "source_for"]
@@ -50,6 +51,7 @@ def search(
         config, _ = resolve_config(options)
     elif options:
         config = config.with_(**options)
+    spec = scored_spec(spec, config)  # before the source is made: its prompts say what is optimised
     if verifier is None:
         try:  # said here, in the caller's thread, where a warning is seen; the run notes it too
             warn_if_unsandboxed(detect_isolation(config.sandbox))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BIN_PACKING", "WORST_FIT"]
+__all__ = ["BIN_PACKING", "UNIQUE", "UNIQUE_LINEAR", "UNIQUE_MEMORISER", "UNIQUE_QUADRATIC", "WORST_FIT"]
 
 BIN_PACKING = '''
 import random
@@ -43,3 +43,30 @@ WORST_FIT = '''def priority(item, remaining):
     return scores
 '''
 """What the fake model starts from: worst fit (the emptiest bin first), a poor heuristic."""
+
+UNIQUE = '''
+def unique_quadratic(xs):
+    out = []
+    for x in xs:
+        if x not in out:
+            out.append(x)
+    return out
+
+def unique(xs: list[int]) -> list[int]:
+    """The items of xs without repeats, in the order they first appear."""
+
+assert unique([3, 1, 3, 2, 1]) == [3, 1, 2]
+assert unique([]) == []
+
+@score
+def bench(f):
+    f(list(range(2000)) * 2)
+'''
+"""Make it faster: the context's O(n^2) ``unique_quadratic`` is the reference (``--reference``)."""
+
+UNIQUE_LINEAR = "def unique(xs):\n    return list(dict.fromkeys(xs))\n"
+UNIQUE_MEMORISER = ("def unique(xs):\n    if xs == [3, 1, 3, 2, 1]:\n        return [3, 1, 2]\n"
+                    "    return sorted(set(xs))\n")
+"""Fast, passes the tests, wrong elsewhere: only differential probing catches it."""
+UNIQUE_QUADRATIC = ("def unique(xs):\n    seen = []\n    for x in xs:\n        if x not in seen:\n"
+                    "            seen.append(x)\n    return seen\n")
