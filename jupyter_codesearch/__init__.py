@@ -26,7 +26,7 @@ from ._labextension import _jupyter_labextension_paths as _jupyter_labextension_
 from ._model import Candidate, Progress, TestResult, Verdict
 from .execute import averify, verify
 from .run import SearchRun, search
-from .spec import Spec
+from .spec import Spec, score
 
 __version__ = "0.1.0"
 
@@ -51,6 +51,7 @@ __all__ = [
     "averify",
     "load_ipython_extension",
     "resolve_config",
+    "score",
     "search",
     "unload_ipython_extension",
     "verify",

@@ -48,6 +48,11 @@ class SearchConfig:
     retries: int = _D["retries"]
     rounds: int = _D["rounds"]
     until_pass: bool = _D["until_pass"]
+    maximize: bool = _D["maximize"]
+    optimize: str | None = _D["optimize"]
+    reference: str | None = _D["reference"]
+    best_shot: int = _D["best_shot"]
+    islands: int = _D["islands"]
     timeout: float = _D["timeout"]
     memory_mb: int = _D["memory_mb"]
     workers: int | None = _D["workers"]
@@ -106,7 +111,7 @@ def _validate(c: SearchConfig) -> None:
         if s.positive and not (value is None and s.optional):
             if value is None or isinstance(value, bool) or not 0 < value < math.inf:
                 raise ConfigError(f"{s.name} must be a positive number, not {value!r}")
-        if s.choices and value not in s.choices:
+        if s.choices and value not in s.choices and not (value is None and s.optional):
             raise ConfigError(f"{s.name} must be one of {', '.join(s.choices)}, not {value!r}")
     if c.timeout > MAX_TIMEOUT_S:
         raise ConfigError(f"{BY_NAME['timeout'].label} must be at most {MAX_TIMEOUT_S:g} seconds, not {c.timeout!r}")

@@ -96,6 +96,13 @@ class Verdict:
     output_bytes: int = 0
     cached: bool = False
     """Taken from the verdict cache (the same program, tests and limits judged before), not run again."""
+    score: float | None = None
+    """What the cell's ``@score`` function made of it (passing candidates only): the number it
+    returned, or with ``--optimize runtime`` the median seconds of its calls."""
+    score_interval: tuple[float, float] | None = None
+    """95% interval of a runtime score (the score twice for a returned value)."""
+    score_error: str | None = None
+    """Why a passing candidate has no score: the score function raised, hung or ran out of memory."""
 
     @property
     def tests_passed(self) -> int:
@@ -111,6 +118,7 @@ class Verdict:
         """Plain JSON-ready form (what ``jupyter-codesearch verify --json`` prints)."""
         out = asdict(self)
         out["tests"] = [asdict(t) for t in self.tests]
+        out["score_interval"] = list(self.score_interval) if self.score_interval is not None else None
         return out
 
     @classmethod
@@ -215,6 +223,11 @@ class Candidate:
     def runtime_s(self) -> float | None:
         """Median time per test, seconds."""
         return self.verdict.runtime_s if self.verdict is not None else None
+
+    @property
+    def score(self) -> float | None:
+        """Its score (see :attr:`Verdict.score`), ``None`` when not scored."""
+        return self.verdict.score if self.verdict is not None else None
 
     @property
     def error(self) -> str | None:

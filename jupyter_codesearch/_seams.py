@@ -35,6 +35,8 @@ class Sample:
     """USD, ``None`` when the price is unknown; 0 for a cached reply."""
     code: bool = False
     """``text`` is already a program (the synthesizer's), not a reply to extract code from."""
+    island: int | None = None
+    """The program-database island whose programs its prompt showed (optimising runs)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class RoundRequest:
     skip: int = 0
     """Samples of this round a stopped run drew already (``--resume``): only samples ``skip`` to
     ``n - 1`` are asked for, so a resumed run neither pays twice nor gets the same replies."""
+    shots: tuple[tuple[int, tuple[Candidate, ...]], ...] = ()
+    """Optimising runs: per island, its best scored programs, worst first (best-shot prompts)."""
+    maximize: bool = True
+    """Which way the shown scores go (for the prompt's words)."""
 
 
 @dataclass(frozen=True)

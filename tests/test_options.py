@@ -90,7 +90,8 @@ def test_every_setting_reads_its_environment_variable() -> None:
         if s.kind == "bool":
             text = "false" if s.default else "true"
         else:
-            text = {"generator": "synth", "sandbox": "none", "name": "res"}.get(s.name, samples[s.kind])
+            chosen = {"generator": "synth", "sandbox": "none", "name": "res", "optimize": "runtime"}
+            text = chosen.get(s.name, samples[s.kind])
         config, origin = resolve_config(environ={s.env: text})
         assert origin[s.name] == "environment", s.name
         assert getattr(config, s.name) != s.default, s.name

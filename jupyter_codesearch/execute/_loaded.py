@@ -24,7 +24,7 @@ from ._instrument import Check, compile_item, fast_check
 from ._protocol import CONTEXT_MODULE, ContextRequest, Op, PlannedCall, SpecPayload
 from ._shown import text
 
-__all__ = ["CONTEXT_S", "LoadedSpec", "SpecFailed", "Step", "load", "namespace", "spec_code"]
+__all__ = ["CONTEXT_S", "LoadedSpec", "ScoreStep", "SpecFailed", "Step", "load", "namespace", "spec_code"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,15 @@ class Step:
     line: int
     source: str
     hidden: bool
+
+
+@dataclass(frozen=True)
+class ScoreStep:
+    """The cell's ``@score`` function, compiled: defines ``name`` when run."""
+
+    code: types.CodeType
+    name: str
+    mode: Literal["value", "runtime"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class LoadedSpec:
     fast: tuple[Check, ...] | None
     """With a plan: each test as a check against values computed once here; ``None`` when the
     tests must run as written, in a fresh namespace per candidate."""
+    score: ScoreStep | None = None
+    """Run on candidates that pass (see ``_score``)."""
 
     @property
     def tests(self) -> tuple[Step, ...]:
@@ -116,6 +127,7 @@ def load(payload: SpecPayload, context_s: float = CONTEXT_S, values_s: float = C
         ),
         plan=payload["plan"] or None,
         fast=None,
+        score=_score_step(payload),
     )
     _rehearse(partial, context_s, values_s)
     try:
@@ -208,6 +220,14 @@ def _wait_status(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"killed by signal {os.WTERMSIG(status)}"
     return f"exit status {os.WEXITSTATUS(status)}"
+
+
+def _score_step(payload: SpecPayload) -> ScoreStep | None:
+    score = payload.get("score")
+    if score is None:
+        return None
+    code = compile("\n" * (score["line"] - 1) + score["source"], "<cell>", "exec")  # the cell's line numbers
+    return ScoreStep(code, score["name"], "runtime" if score["mode"] == "runtime" else "value")
 
 
 def namespace(spec: LoadedSpec) -> dict[str, Any]:

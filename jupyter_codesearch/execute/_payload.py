@@ -7,7 +7,8 @@ reading happens once per spec instead of once per kernel.
 
 from __future__ import annotations
 
-from typing import Any
+import ast
+from typing import Any, Literal
 
 from ..spec import Spec, planned_calls
 from ._codec import Unserializable, to_tree
@@ -19,15 +20,22 @@ __all__ = ["plan_of", "spec_payload"]
 
 def spec_payload(spec: Spec) -> SpecPayload:
     """``load_spec``'s payload for ``spec``."""
-    return {
+    payload: SpecPayload = {
         "key": spec.key,
         "name": spec.name,
         "preamble": spec.preamble,
         "context": spec.context,
         "objects": [{"name": name, "pickle": blob.hex()} for name, blob in spec.objects],
-        "items": [{"kind": i.kind, "source": i.source, "line": i.line, "hidden": i.hidden} for i in spec.items],
+        "items": [{"kind": i.kind, "source": i.source, "line": i.line, "hidden": i.hidden}
+                  for i in spec.items if i.kind != "score"],
         "plan": plan_of(spec),
     }
+    if spec.score is not None:
+        node = ast.parse(spec.score.source).body[0]
+        assert isinstance(node, ast.FunctionDef)  # as the spec found it
+        mode: Literal["value", "runtime"] = "runtime" if spec.score_mode == "runtime" else "value"
+        payload["score"] = {"source": spec.score.source, "name": node.name, "line": spec.score.line, "mode": mode}
+    return payload
 
 
 def plan_of(spec: Spec) -> list[PlannedCall] | None:

@@ -53,7 +53,7 @@ _START_TIMEOUT = 120.0
 ZYGOTE_MODULES = ("_protocol", "_codec", "_sandbox")
 """Shipped into the zygote, in import order (each imports only those before it)."""
 KERNEL_MODULES = (
-    "_protocol", "_codec", "_shown", "_channel", "_zygote", "_instrument", "_candidate", "_loaded", "_tests",
+    "_protocol", "_codec", "_shown", "_channel", "_zygote", "_instrument", "_candidate", "_loaded", "_score", "_tests",
     "_probing", "_evaluator",
 )
 """Shipped into the kernel, in import order (each imports only those before it)."""

@@ -53,6 +53,7 @@ __all__ = [
     "Reaped",
     "ReportedTest",
     "SandboxLimits",
+    "ScorePayload",
     "Size",
     "SpawnRequest",
     "Spawned",
@@ -160,8 +161,17 @@ class PlannedCall(TypedDict):
     """The call as shown in verdicts: ``f(1, 'a')``."""
 
 
-class SpecPayload(TypedDict):
-    """``load_spec``: a spec, once per kernel (keyed by ``Spec.key``)."""
+class ScorePayload(TypedDict):
+    """The cell's ``@score`` function (source without the decorator), run on passing candidates."""
+
+    source: str
+    name: str
+    line: int
+    mode: Literal["value", "runtime"]
+    """``value``: the number it returns; ``runtime``: the time its calls to the candidate take."""
+
+
+class _SpecKeys(TypedDict):
 
     key: str
     name: str
@@ -171,6 +181,12 @@ class SpecPayload(TypedDict):
     items: list[ItemPayload]
     plan: list[PlannedCall] | None
     """The tests' calls in order when every test is ``assert name(<literals>) ...``; else None."""
+
+
+class SpecPayload(_SpecKeys, total=False):
+    """``load_spec``: a spec, once per kernel (keyed by ``Spec.key``)."""
+
+    score: ScorePayload
 
 
 class LimitsPayload(TypedDict):
@@ -225,7 +241,7 @@ class ReportedTest(_ReportedTestKeys, total=False):
     """Never shown to a model: it ran after a hidden test had called the candidate."""
 
 
-class VerdictReport(TypedDict):
+class _VerdictKeys(TypedDict):
     index: int
     status: str
     passed: bool
@@ -234,6 +250,18 @@ class VerdictReport(TypedDict):
     error: str | None
     stdout: str
     output_bytes: int
+
+
+class VerdictReport(_VerdictKeys, total=False):
+    """One candidate's verdict; the score fields only for a spec with a ``@score`` function."""
+
+    score: float
+    """Set for a passing candidate scored by the spec's ``@score`` function."""
+    score_interval: list[float]
+    """``[low, high]``: 95% interval of a runtime score (both the score for a returned value)."""
+    score_runs: int
+    score_error: str
+    """Why a passing candidate has no score (the score function raised, hung, ran out of memory)."""
 
 
 class BehaviourReport(TypedDict):

@@ -18,6 +18,7 @@ from ._channel import Abort, alarm
 from ._instrument import CMP_NAME, TRUTH_NAME, Check, record_cmp, record_truth
 from ._loaded import CONTEXT_S, LoadedSpec, SpecFailed, namespace, spec_code
 from ._protocol import CallRecord, FirstMessage, LimitsPayload, ReportedTest, VerdictReport
+from ._score import ScoreOutcome, score_candidate
 from ._shown import text
 from ._zygote import NotStarted, Spawner
 
@@ -74,11 +75,19 @@ class VerdictDraft:
     error: str | None = None
     stdout: str = ""
     output_bytes: int = 0
+    scored: ScoreOutcome | None = None
 
     def report(self) -> VerdictReport:
-        return {"index": self.index, "status": self.status, "passed": self.passed,
-                "tests": [t.report() for t in self.tests], "runtime_s": self.runtime_s, "error": self.error,
-                "stdout": self.stdout, "output_bytes": self.output_bytes}
+        out: VerdictReport = {
+            "index": self.index, "status": self.status, "passed": self.passed,
+            "tests": [t.report() for t in self.tests], "runtime_s": self.runtime_s, "error": self.error,
+            "stdout": self.stdout, "output_bytes": self.output_bytes}
+        s = self.scored
+        if s is not None and s.score is not None and s.interval is not None:
+            out["score"], out["score_interval"], out["score_runs"] = s.score, list(s.interval), s.runs
+        elif s is not None and s.error is not None:
+            out["score_error"] = s.error
+        return out
 
 
 def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limits: LimitsPayload) -> VerdictReport:
@@ -103,6 +112,8 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
     try:
         with alarm(started.deadline), spec_code("the tests' setup"):
             _run_tests(spec, trial, verdict)
+            if verdict.passed and spec.score is not None and trial.abort is None:
+                verdict.scored = score_candidate(spec, trial, limits)  # within the same deadline
     except Abort as e:  # from the alarm, outside any proxy call
         trial.abort = trial.abort or e
     finally:

@@ -27,10 +27,14 @@ def verdict_from_report(report: VerdictReport, tests_by_line: dict[int, tuple[st
         for t in report["tests"]
     )
     status: Status = next((s for s in STATUSES if s == report["status"]), "error")
+    score, interval = report.get("score"), report.get("score_interval")
     return Verdict(
         index=int(report["index"]), status=status, passed=status == "passed", tests=tests,
         runtime_s=report["runtime_s"], error=report["error"],
         stdout=report["stdout"], output_bytes=int(report["output_bytes"]),
+        score=float(score) if score is not None else None,
+        score_interval=(float(interval[0]), float(interval[1])) if interval else None,
+        score_error=report.get("score_error"),
     )
 
 

@@ -30,7 +30,7 @@ from .._config import SearchConfig
 from .._exceptions import ModelError
 from ..spec import Spec
 
-__all__ = ["Budget", "LLMGenerator", "Prompt", "Reply", "ResponseCache", "import_litellm"]
+__all__ = ["Budget", "LLMGenerator", "Prompt", "Reply", "ResponseCache", "evolve_prompt", "import_litellm"]
 
 SYSTEM = (
     "You are an expert Python programmer. Write one complete, correct implementation of the "
@@ -66,9 +66,12 @@ class Prompt:
     samples: int
     round: int = 1
     parent: int | None = None
-    """The candidate a repair prompt shows (``None`` in the first round)."""
+    """The candidate a repair prompt shows (``None`` in the first round); the best one shown
+    by an evolution prompt."""
     first: int = 0
     """The first sample index to draw (a resumed run drew the ones before)."""
+    island: int | None = None
+    """The program-database island an evolution prompt shows programs of."""
 
     def as_messages(self) -> list[dict[str, str]]:
         return [{"role": role, "content": content} for role, content in self.messages]
@@ -93,6 +96,33 @@ def repair_prompt(spec: Spec, code: str, failures: list[str], samples: int, roun
         "Write a corrected, complete implementation."
     )
     return Prompt((("system", SYSTEM), ("user", user)), samples, round_, parent)
+
+
+def evolve_prompt(spec: Spec, shown: list[tuple[str, float]], samples: int, round_: int, *,
+                  parent: int, island: int, maximize: bool = True) -> Prompt:
+    """An optimising round's prompt (best-shot, as FunSearch): earlier programs that pass every
+    test, worst first, each with its score; the model is asked for one that scores better than
+    the last. ``shown`` is ``(code, score)`` pairs."""
+    runtime = spec.score_mode == "runtime"
+    better = "faster" if runtime else ("higher" if maximize else "lower")
+    versions = "\n\n".join(
+        f"Version {k} ({_score_words(value, runtime)}):\n\n```python\n{code.rstrip()}\n```"
+        for k, (code, value) in enumerate(shown)
+    )
+    goal = "the runtime of the benchmark" if runtime else "the score given by the `@score` function"
+    user = (
+        f"Implement the function `{spec.name}` so that the tests pass, and improve {goal}.\n\n"
+        f"```python\n{spec.public_text()}```\n\n"
+        f"Earlier versions that pass every test, from worst to best ({better} is better):\n\n{versions}\n\n"
+        f"Write version {len(shown)}: a complete implementation that still passes the tests and "
+        f"scores {better} than version {len(shown) - 1}. Try a different idea, not only a rewording."
+        f" (Round {round_}.)"  # a new request each round, not the cached replies of the last one
+    )
+    return Prompt((("system", SYSTEM), ("user", user)), samples, round_, parent, island)
+
+
+def _score_words(value: float, runtime: bool) -> str:
+    return f"runtime {value * 1000:.3g} ms" if runtime else f"score {value:.6g}"
 
 
 @dataclass(frozen=True)

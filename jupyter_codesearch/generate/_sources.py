@@ -14,7 +14,7 @@ from dataclasses import replace
 from .._config import SearchConfig
 from .._seams import CandidateSource, RoundRequest, Sample, SourceCounters
 from ..spec import Spec
-from ._llm import Budget, LLMGenerator, Prompt, first_prompt, repair_prompt
+from ._llm import Budget, LLMGenerator, Prompt, evolve_prompt, first_prompt, repair_prompt
 
 __all__ = ["LLMSource", "MergedSource"]
 
@@ -60,6 +60,13 @@ class LLMSource:
         n, round_ = request.n, request.round
         if round_ == 1:
             return [first_prompt(self.spec, n)]
+        if request.shots:  # an optimising round: each island's best programs, the samples shared out
+            share = [n // len(request.shots) + (i < n % len(request.shots)) for i in range(len(request.shots))]
+            return [
+                evolve_prompt(self.spec, [(c.code, c.score or 0.0) for c in shown], k, round_,
+                              parent=shown[-1].id, island=island, maximize=request.maximize)
+                for (island, shown), k in zip(request.shots, share, strict=True) if k
+            ]
         if not request.repairs:  # nothing a model could learn from: fresh samples instead
             p = first_prompt(self.spec, n)
             return [replace(p, round=round_, messages=(*p.messages, ("user", f"(attempt {round_})")))]
@@ -74,7 +81,7 @@ class LLMSource:
         async for reply in self._gen.stream(self.prompts(request)):
             yield Sample(
                 reply.text, "llm", self.config.model, reply.prompt.round, reply.prompt.parent,
-                reply.tokens, 0.0 if reply.cached else reply.cost,
+                reply.tokens, 0.0 if reply.cached else reply.cost, island=reply.prompt.island,
             )
 
     async def ask(self, prompt: str, samples: int = 1) -> list[str]:

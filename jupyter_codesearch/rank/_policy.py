@@ -8,6 +8,9 @@ and its explanation cannot drift apart.
   ``_cluster``) by the cluster's rank, then the programs most samples gave, then runtime (at the
   coarse resolution of :func:`runtime_class`), then size; passing ones not probed yet follow.
 - Then the rest: verified before pending, most tests passed first, then runtime, then size.
+- With a score (the cell's ``@score`` function, see :class:`Goal`), passing candidates are first
+  ordered by score class (:func:`score_classes`: equal scores, or runtimes whose intervals
+  overlap, share a class, so noise never orders them), then as above; unscored ones follow.
 
 Clusters are ordered here too (:func:`cluster_key`): first by how many of the docstring's own
 examples they give, then by :func:`cluster_score` — votes (with diminishing returns) times
@@ -20,14 +23,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .._model import Candidate, Cluster
 
 __all__ = [
-    "AGREEMENT_PRIOR", "INSTANT_S", "VOTE_EXPONENT", "cluster_key", "cluster_score", "rank_key",
-    "rank_reason", "ranked", "representative", "runtime_class", "votes",
+    "AGREEMENT_PRIOR", "INSTANT_S", "VOTE_EXPONENT", "Goal", "cluster_key", "cluster_score", "rank_key",
+    "rank_reason", "ranked", "representative", "runtime_class", "score_classes", "score_words", "votes",
 ]
 
 INSTANT_S = 5e-3
@@ -115,8 +118,75 @@ def _clauses(c: Candidate, cluster: Cluster | None) -> list[_Clause]:
                 (c.size, f"size {c.size}"), (c.id, None)]
     if not c.verified:
         return [(2, None), (True, "not verified yet"), (0, None), (runtime, None), (c.size, None), (c.id, None)]
-    return [(2, None), (False, f"passes {c.tests_passed} of {c.tests_total} tests"), (-c.tests_passed, None),
-            (runtime, None), (c.size, None), (c.id, None)]
+    tests = f"passes {c.tests_passed} of {c.tests_total} tests"
+    if c.tests_total and c.tests_passed == c.tests_total and c.error:  # rejected after its tests (a reference)
+        tests = f"passes every test, but {c.error}"
+    return [(2, None), (False, tests), (-c.tests_passed, None), (runtime, None), (c.size, None), (c.id, None)]
+
+
+@dataclass(frozen=True)
+class Goal:
+    """Which way scores go: higher is better unless ``maximize`` is false; ``runtime`` scores are
+    seconds (always lower is better) and come with an interval."""
+
+    maximize: bool = True
+    runtime: bool = False
+
+    @property
+    def sign(self) -> int:
+        """Multiplies a score into a sort value (smaller is better)."""
+        return 1 if self.runtime or not self.maximize else -1
+
+
+def score_classes(candidates: Iterable[Candidate], goal: Goal) -> dict[int, int]:
+    """Each scored passing candidate's class, 0 best: best score first, and a candidate joins the
+    class of the one that opened it while their intervals overlap (the difference could be
+    noise). Equal returned scores share a class; nothing else orders them but the rules after."""
+    scored = [c for c in candidates if c.passed and c.score is not None]
+    scored.sort(key=lambda c: (goal.sign * (c.score or 0.0), c.id))
+    classes: dict[int, int] = {}
+    opener: Candidate | None = None
+    n = -1
+    for c in scored:
+        if opener is None or not _overlap(opener, c):
+            opener, n = c, n + 1
+        classes[c.id] = n
+    return classes
+
+
+def _overlap(a: Candidate, b: Candidate) -> bool:
+    assert a.verdict is not None and b.verdict is not None
+    ia = a.verdict.score_interval or (a.score, a.score)
+    ib = b.verdict.score_interval or (b.score, b.score)
+    return bool(ia[0] is not None and ib[0] is not None and ia[1] is not None and ib[1] is not None
+                and ia[0] <= ib[1] and ib[0] <= ia[1])
+
+
+def score_words(c: Candidate, goal: Goal) -> str | None:
+    """``score 12``; ``runtime 1.3 ms (95%: 1.2 to 1.5 ms)``; why it has none; None if unscored."""
+    if c.verdict is None:
+        return None
+    if c.verdict.score_error is not None:
+        return f"not scored: {c.verdict.score_error}"
+    if c.score is None:
+        return None
+    if not goal.runtime:
+        return f"score {c.score:.6g}"
+    low, high = c.verdict.score_interval or (c.score, c.score)
+    return f"runtime {_ms(c.score)} (95%: {_ms(low)} to {_ms(high)})"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3g} ms"
+
+
+def _scored_clauses(c: Candidate, cluster: Cluster | None, classes: dict[int, int], goal: Goal) -> list[_Clause]:
+    """With scores: passing first, then the score class, then the rules without a score."""
+    clauses = _clauses(c, cluster)
+    head_value, head_words = clauses[0]
+    passing = 0 if c.passed else 1
+    return [(passing, head_words), (classes.get(c.id, math.inf), score_words(c, goal) if c.passed else None),
+            (head_value, None), *clauses[1:]]
 
 
 def rank_key(c: Candidate, cluster: Cluster | None = None) -> tuple[Any, ...]:
@@ -129,14 +199,20 @@ def rank_reason(c: Candidate, cluster: Cluster | None = None) -> str:
     return "; ".join(words for _, words in _clauses(c, cluster) if words)
 
 
-def ranked(candidates: Iterable[Candidate], found: Sequence[Cluster] = ()) -> list[Candidate]:
-    """Candidates best first, each with ``cluster``, ``cluster_size`` and ``rank_reason`` set."""
+def ranked(candidates: Iterable[Candidate], found: Sequence[Cluster] = (), goal: Goal | None = None) -> list[Candidate]:
+    """Candidates best first, each with ``cluster``, ``cluster_size`` and ``rank_reason`` set.
+
+    With a ``goal``, scored candidates are ordered by score first (see :func:`score_classes`)."""
+    candidates = list(candidates)
     of = {m: cl for cl in found for m in cl.members}
+    classes = score_classes(candidates, goal) if goal is not None else {}
     out = []
     for c in candidates:
         cl = of.get(c.id) if c.passed else None
-        out.append((rank_key(c, cl), replace(
-            c, cluster=cl.id if cl else None, cluster_size=cl.weight if cl else None, rank_reason=rank_reason(c, cl),
+        clauses = _scored_clauses(c, cl, classes, goal) if goal is not None else _clauses(c, cl)
+        out.append((tuple(v for v, _ in clauses), replace(
+            c, cluster=cl.id if cl else None, cluster_size=cl.weight if cl else None,
+            rank_reason="; ".join(w for _, w in clauses if w),
         )))
     out.sort(key=lambda pair: pair[0])
     return [c for _, c in out]

@@ -12,7 +12,7 @@ __all__ = ["COLUMNS", "frame", "row"]
 COLUMNS = (
     "rank", "id", "status", "passed", "tests_passed", "tests_total", "cluster", "cluster_size",
     "runtime_s", "size", "round", "origin", "model", "samples", "tokens", "cost", "parent",
-    "rank_reason", "error", "cached", "code",
+    "rank_reason", "error", "cached", "code", "score", "score_low", "score_high", "score_error",
 )
 
 
@@ -26,7 +26,15 @@ def row(rank: int, c: Candidate) -> dict[str, Any]:
         "model": c.model, "samples": c.samples, "tokens": c.tokens, "cost": c.cost,
         "parent": c.parent, "rank_reason": c.rank_reason, "error": c.error,
         "cached": c.verdict is not None and c.verdict.cached, "code": c.code,
+        **_score(c),
     }
+
+
+def _score(c: Candidate) -> dict[str, Any]:
+    v = c.verdict
+    low, high = v.score_interval if v is not None and v.score_interval is not None else (None, None)
+    return {"score": c.score, "score_low": low, "score_high": high,
+            "score_error": v.score_error if v is not None else None}
 
 
 def frame(ranked: Sequence[Candidate]) -> Any:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._config import SearchConfig
 from .._model import Candidate
 from .._seams import CandidateSource, RoundRequest, Sample
+
+if TYPE_CHECKING:
+    from ._database import Evolution
 
 __all__ = ["REPAIRS_SHOWN", "next_request", "run_rounds", "visible_failures"]
 
@@ -71,22 +74,35 @@ async def run_rounds(
     ranked: Callable[[], list[Candidate]],
     enough: asyncio.Event,
     resume: tuple[int, int] = (1, 0),
+    evolution: Evolution | None = None,
 ) -> None:
     """Run the configured rounds: ``take`` each sample, ``settle`` (everything verified) after
     each round, and stop early when another round would bring nothing new or, with
     ``until_pass``, once a candidate passes. When ``enough`` is set, the round's remaining
     samples are not asked for (what is in flight is cancelled) and no further round starts.
-    ``resume`` is ``(round, samples of it drawn already)`` for a run that continues a stopped one."""
+    ``resume`` is ``(round, samples of it drawn already)`` for a run that continues a stopped one.
+
+    With an ``evolution`` (a spec with a score), later rounds are its best-shot requests and
+    the rounds go on while budget or time remain; a round that brings no new program (the
+    budget is spent, or every reply was seen before) is the last."""
     first, skip = resume
-    for round_ in range(first, config.rounds + 1):
+    last = evolution.rounds if evolution is not None else config.rounds
+    for round_ in range(first, last + 1):
         on_round(round_)
         request = next_request(round_, config.n, ranked() if round_ > 1 else [])
+        if evolution is not None:
+            request = evolution.request(round_, request)
         if round_ == first and skip:
             request = replace(request, skip=skip)
+        before = len(ranked()) if evolution is not None else 0
         if request.skip < request.n:  # a resumed round drawn in full asks for nothing
             await _until(enough, _drain(source, request, take))
         await settle()
+        if evolution is not None:
+            evolution.after_round(round_)
         if enough.is_set() or not source.more_rounds() or (config.until_pass and any(c.passed for c in ranked())):
+            return
+        if evolution is not None and len(ranked()) == before:
             return
 
 

@@ -25,10 +25,13 @@ from .._model import Behaviour, Candidate, Cluster, Disagreement, Limits, Progre
 from .._seams import CandidateSource, ProbeSet, Sample, SourceCounters, Verifier
 from ..rank import clusters, disagreements, ranked
 from ..rank._confidence import CONFIDENCE, MIN_JUDGED, leader_holds
+from ..rank._policy import Goal
 from ..spec import Spec
 from ._candidates import CandidateTable
+from ._database import Evolution, scored_spec
 from ._frame import frame
 from ._probing import Prober
+from ._reference import Reference, speedup, speedup_words
 from ._rounds import run_rounds
 
 if TYPE_CHECKING:
@@ -47,6 +50,7 @@ class SearchRun:
 
     def __init__(self, spec: Spec, config: SearchConfig, *, source: CandidateSource, verifier: Verifier,
                  past: PastRun | None = None) -> None:
+        spec = scored_spec(spec, config)
         self.spec = spec
         self.config = config
         self.source = source
@@ -72,6 +76,12 @@ class SearchRun:
         self._asked = 0  # samples asked for so far, over all rounds
         self._prober = Prober(spec, source, verifier, self.limits, config.test_requests)
         self._start_error: CodeSearchError | None = None
+        goal = self.goal
+        self._evolution = Evolution(config, goal) if goal is not None else None
+        self._trajectory: list[tuple[int, float]] = []
+        self.reference = Reference(spec, config.reference, verifier, self.limits) if config.reference else None
+        """``--reference``: differential testing on every probe, and the speed-up's baseline."""
+        self.reference_verdict: Verdict | None = None
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
         self.history_id: str | None = None
@@ -112,7 +122,14 @@ class SearchRun:
     def ranked(self) -> list[Candidate]:
         """Candidates best first (see ``rank._policy``); ``cluster`` and ``rank_reason`` filled in."""
         candidates, found = self._clustered()
-        return ranked(candidates, found)
+        return ranked(candidates, found, self.goal)
+
+    @property
+    def goal(self) -> Goal | None:
+        """Which way scores go, when the cell has a ``@score`` function (see ``rank._policy``)."""
+        if self.spec.score is None:
+            return None
+        return Goal(maximize=self.config.maximize, runtime=self.spec.score_mode == "runtime")
 
     def clusters(self) -> list[Cluster]:
         """Behaviour clusters of the passing candidates probed so far, best first."""
@@ -128,6 +145,25 @@ class SearchRun:
         found = clusters(candidates, self._prober.probes) if self.config.cluster else []
         self._cluster_cache = (version, found)
         return candidates, found
+
+    @property
+    def trajectory(self) -> list[tuple[int, float]]:
+        """Best score so far against samples drawn: ``(samples, score)`` at each improvement."""
+        with self._lock:
+            return list(self._trajectory)
+
+    def _scored(self, cand: Candidate) -> None:
+        """A new score: into the program database, and onto the trajectory if it is the best."""
+        goal, evolution = self.goal, self._evolution
+        if goal is None or evolution is None or cand.score is None or not cand.passed:
+            return
+        if self.reference is not None and cand.behaviours is None:
+            return  # scored once the reference has agreed with it (see _on_probed)
+        evolution.database.add(cand)
+        with self._lock:
+            last = self._trajectory[-1][1] if self._trajectory else None
+            if last is None or goal.sign * cand.score < goal.sign * last:
+                self._trajectory.append((self._table.generated, cand.score))
 
     @property
     def probes(self) -> tuple[tuple[Any, ...], ...]:
@@ -289,14 +325,17 @@ class SearchRun:
             self.source.check()  # before any kernel starts: they would have nothing to do
             starting = asyncio.ensure_future(self.verifier.start())
             starting.add_done_callback(self._on_started)
-            if self.config.cluster:
+            if self.config.cluster or self.reference is not None:
                 if len(self._past_probes):
                     self._prober.reuse(self._past_probes)
                 else:
                     self._prober.start()
+            if self.reference is not None:
+                self._track(self.reference.verdict(), self._on_reference)
             self._catch_up()
             await run_rounds(self.config, self.source, on_round=self._set_round, take=self._take,
-                             settle=self._settle, ranked=self.ranked, enough=self._enough, resume=self._resume)
+                             settle=self._settle, ranked=self.ranked, enough=self._enough, resume=self._resume,
+                             evolution=self._evolution)
             await starting
             return "done"
         except asyncio.CancelledError:
@@ -348,6 +387,8 @@ class SearchRun:
         what the remaining ones could bring (``confident``; see ``rank._confidence``)."""
         if not (self.config.confident and self.config.cluster) or self._enough.is_set():
             return
+        if self.spec.score is not None:
+            return  # optimising: a clear leader today can be beaten by a better score tomorrow
         version, cands = self._table.snapshot()
         if any(c.passed and c.behaviours is None for c in cands):
             return  # a passing program not probed yet could belong anywhere
@@ -387,6 +428,7 @@ class SearchRun:
                          "them all)")
         for note in self.source.notices():
             self._notice(note)
+        self._speedup_notice()
         with self._lock:
             self._state = state
             self._ended = time.monotonic()
@@ -404,6 +446,8 @@ class SearchRun:
 
     async def _take(self, sample: Sample) -> None:
         cand, new = self._table.add(sample)
+        if new and self._evolution is not None:
+            self._evolution.database.place(cand.id, sample.island)
         self._emit("candidate", cand)
         self._emit("progress", self.progress)
         if not new or cand.invalid_reason is not None:
@@ -429,10 +473,11 @@ class SearchRun:
                 return
             verdict = replace(fut.result(), index=index)
             cand = self._table.update(index, lambda c: replace(c, verdict=verdict))
+            self._scored(cand)
             self._emit("candidate", cand)
             self._emit("progress", self.progress)
             if cand.passed and self._prober.ready is not None:
-                self._track(self._prober.probe(cand, self._known), self._on_probed(index))
+                self._track(self._probe(cand), self._on_probed(index))
             else:
                 self._check_enough()
 
@@ -453,9 +498,49 @@ class SearchRun:
         def done(fut: asyncio.Future[Any]) -> None:
             if fut.cancelled() or fut.exception() is not None or fut.result() is None:
                 return
-            behaviours = tuple(fut.result())
-            cand = self._table.update(index, lambda c: replace(c, behaviours=behaviours))
+            behaviours, differs = tuple(fut.result()[0]), fut.result()[1]
+
+            def change(c: Candidate) -> Candidate:
+                if differs is None or c.verdict is None:
+                    return replace(c, behaviours=behaviours)
+                rejected = replace(c.verdict, status="failed", passed=False, error=differs, score=None,
+                                   score_interval=None)
+                return replace(c, behaviours=behaviours, verdict=rejected)
+
+            cand = self._table.update(index, change)
+            self._scored(cand)
             self._emit("candidate", cand)
             self._check_enough()
 
         return done
+
+    async def _probe(self, cand: Candidate) -> tuple[Sequence[Behaviour], str | None] | None:
+        """Probe a passing candidate; with a reference, also why it differs from it (or None)."""
+        found = await self._prober.probe(cand, self._known)
+        if found is None or self.reference is None:
+            return None if found is None else (found, None)
+        expected = await self.reference.behaviours(self._prober.probes)
+        return found, self.reference.mismatch(found, expected, self._prober.inputs)
+
+    def _on_reference(self, fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        verdict: Verdict = fut.result()
+        self.reference_verdict = verdict
+        if self.reference is not None and not verdict.passed:
+            self._notice(f"the reference `{self.reference.name}` does not pass the tests itself: {verdict.error}")
+
+    def _speedup_notice(self) -> None:
+        best = self.best
+        found = self.speedup(best) if best is not None and self.reference is not None else None
+        if best is None or found is None or self.reference is None:
+            return
+        self._notice(speedup_words(best.id, self.reference.name, found))
+
+    def speedup(self, cand: Candidate) -> tuple[float, float, float] | None:
+        """``(times faster, low, high)`` than the reference on the benchmark, with the 95% bounds
+        the two runtime intervals allow (``--optimize runtime --reference``); else ``None``."""
+        ref = self.reference_verdict
+        if ref is None or cand.verdict is None or self.spec.score_mode != "runtime":
+            return None
+        return speedup(ref, cand.verdict)

@@ -12,6 +12,7 @@ from ..execute._isolation import detect_isolation, warn_if_unsandboxed
 from ..generate._sources import LLMSource, MergedSource
 from ..generate._synth_client import SynthSource
 from ..spec import Spec
+from ._database import scored_spec
 from ._run import SearchRun
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def search(
         config, _ = resolve_config(options, past_settings(past))
     if isinstance(spec, str):
         spec = Spec.parse(past.spec_text if past is not None and not spec.strip() else spec)
+    spec = scored_spec(spec, config)  # before the source is made: its prompts say what is optimised
     if verifier is None:
         verifier = verifier_for(config.executor, config.sandbox, config.workers, client)
         if client is None and config.executor == "local":

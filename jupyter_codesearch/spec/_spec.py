@@ -7,6 +7,8 @@ A cell has three parts, in this order::
         \"\"\"docstring\"\"\"
     <tests and setup>                          each top-level assert (or compound statement holding
                                                asserts) is a test; anything else is setup, run in order
+    @score                                     optional: a function of the candidate returning a
+    def name(f): ...                           number, run on passing candidates (see ``Spec.score``)
 
 Parsing never executes anything: it only reads the AST and the comments.
 """
@@ -19,16 +21,26 @@ import io
 import re
 import tokenize
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from .._exceptions import SpecError, SpecWarning
 
-__all__ = ["Item", "Spec", "Stub"]
+__all__ = ["Item", "Spec", "Stub", "score"]
 
 _HIDDEN = re.compile(r"#\s*hidden\b", re.IGNORECASE)
 _MAGIC_LINE = re.compile(r"\s*%%search\b")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def score(fn: _F) -> _F:
+    """Marks the cell's score function: ``@score def bins(f): ...`` takes the candidate and returns
+    a number (higher is better unless ``--minimize``). The spec finds it by this decorator in the
+    cell's text; this function itself does nothing, so the cell also runs as plain Python."""
+    return fn
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,8 @@ class Stub:
 class Item:
     """One top-level statement after the stub: a test, or setup run before the tests after it."""
 
-    kind: Literal["test", "setup"]
+    kind: Literal["test", "setup", "score"]
+    """``score``: the ``@score`` function, its source without the decorator (see ``Spec.score``)."""
     source: str
     line: int
     """1-based line of the statement in the cell (after ``line_offset``)."""
@@ -76,6 +89,9 @@ class Spec:
     """Pickled values (``--use``) bound by name in the context, on both sides of the sandbox."""
     preamble: str = ""
     """Context from outside the cell (imports run earlier in the session); runs before it."""
+    score_mode: str = "value"
+    """``value``: the score is what the ``@score`` function returns; ``runtime``: the time its
+    calls to the candidate take (``--optimize runtime``). See :meth:`optimizing`."""
 
     def using(self, preamble: str = "", objects: Mapping[str, bytes] | None = None) -> Spec:
         """This spec with session context added: source run first, then pickled objects.
@@ -90,6 +106,20 @@ class Spec:
         for name, blob in objs:
             digest.update(name.encode() + b"\0" + hashlib.sha256(blob).digest())
         return replace(self, preamble=preamble, objects=objs, key=digest.hexdigest()[:16])
+
+    def optimizing(self, mode: str) -> Spec:
+        """This spec scored by ``mode`` (``value`` or ``runtime``); the key changes with it, as the
+        kernels score by what the spec says."""
+        if mode == self.score_mode:
+            return self
+        digest = hashlib.sha256(f"{self.key}\0score:{mode}".encode())
+        return replace(self, score_mode=mode, key=digest.hexdigest()[:16])
+
+    @property
+    def score(self) -> Item | None:
+        """The ``@score`` function: called with the candidate (a proxy, as in the tests) once it
+        passes every test; returns a number. ``None`` when the cell has none."""
+        return next((i for i in self.items if i.kind == "score"), None)
 
     @property
     def setup_context(self) -> str:
@@ -239,7 +269,9 @@ def _items(after_stub: list[ast.stmt], name: str, text: str, offset: int) -> tup
         end = node.end_lineno or node.lineno
         source = _segment(node, src_lines)
         hidden = any(ln in hidden_lines for ln in range(node.lineno, end + 1))
-        if _is_test(node):
+        if _is_score(node):
+            items.append(_score_item(node, src_lines, offset, hidden, items))
+        elif _is_test(node):
             items.append(Item("test", source, node.lineno + offset, end + offset, hidden))
             if not any(_mentions(node, n) for n in touched):
                 note = (
@@ -275,6 +307,32 @@ def _compile_parts(context: str, items: list[Item], offset: int) -> None:
                 raise _syntax_error(e, at) from None
             except (ValueError, RecursionError, MemoryError) as e:
                 raise SpecError(f"cannot read the cell: {e}", at + 1) from None
+
+
+def _is_score(node: ast.stmt) -> bool:
+    """``@score`` (or ``@<module>.score``) on a top-level function after the stub.
+
+    A decorator, not a comment: it is in the tree the spec is read from (a comment is not),
+    and ``from jupyter_codesearch import score`` makes the same cell run as plain Python."""
+    return isinstance(node, ast.FunctionDef) and any(
+        (isinstance(d, ast.Name) and d.id == "score") or (isinstance(d, ast.Attribute) and d.attr == "score")
+        for d in node.decorator_list
+    )
+
+
+def _score_item(node: ast.stmt, src_lines: list[str], offset: int, hidden: bool, items: list[Item]) -> Item:
+    assert isinstance(node, ast.FunctionDef)
+    line = node.lineno + offset
+    if any(i.kind == "score" for i in items):
+        raise SpecError("more than one @score function: keep one (it returns the number to optimise).", line)
+    if len(node.decorator_list) != 1:
+        raise SpecError(f"the score function `{node.name}` takes no decorator but @score.", line)
+    if not (node.args.posonlyargs or node.args.args):
+        raise SpecError(f"the score function `{node.name}` must take the candidate function as its argument, "
+                        f"e.g. `def {node.name}(f):`.", line)
+    end = node.end_lineno or node.lineno
+    source = "\n".join(src_lines[node.lineno - 1 : end])
+    return Item("score", source, line, end + offset, hidden)
 
 
 def _is_stub_body(node: ast.FunctionDef) -> bool:

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "SCORE_COLUMN",
     "VERDICT_COLUMNS",
     "Column",
     "best_text",
     "clip",
+    "columns_for",
     "config_rows",
     "config_text",
     "disagreements_text",
@@ -128,7 +130,29 @@ COLUMNS: tuple[Column[Candidate], ...] = (
            descending_first=True),
 )
 """The ranked table, for the widget, the terminal and the command line alike."""
-_BY_KEY = {col.key: col for col in COLUMNS}
+
+
+def _score_text(c: Candidate) -> str:
+    v = c.verdict
+    if v is not None and v.score_error is not None:
+        return "error"
+    if c.score is None or v is None:
+        return "-"
+    low, high = v.score_interval or (c.score, c.score)
+    return fmt_runtime(c.score) if high > low else f"{c.score:.6g}"  # only runtimes have a width
+
+
+SCORE_COLUMN: Column[Candidate] = Column(
+    "score", "score", 10, lambda r, c: _score_text(c), lambda r, c: c.score, right=True)
+"""Shown after ``tests`` when a run has scores (its cell has a ``@score`` function)."""
+_BY_KEY = {col.key: col for col in (*COLUMNS, SCORE_COLUMN)}
+
+
+def columns_for(ranked: Sequence[Candidate]) -> tuple[Column[Candidate], ...]:
+    """:data:`COLUMNS`, with the score column when any candidate was scored."""
+    if not any(c.score is not None or (c.verdict is not None and c.verdict.score_error) for c in ranked):
+        return COLUMNS
+    return (*COLUMNS[:4], SCORE_COLUMN, *COLUMNS[4:])
 
 VERDICT_COLUMNS: tuple[Column[Verdict], ...] = (
     Column("index", "#", 4, lambda r, v: str(v.index), lambda r, v: v.index, right=True),
@@ -156,14 +180,14 @@ def row_cells(rank: int, c: Candidate) -> list[str]:
     return [col.text(rank, c) for col in COLUMNS]
 
 
-def row_text(rank: int, c: Candidate) -> str:
+def row_text(rank: int, c: Candidate, columns: Sequence[Column[Candidate]] = COLUMNS) -> str:
     """One table row as fixed-width text (the widget shows it in a monospace font)."""
-    return " ".join(_fit(col.text(rank, c), col) for col in COLUMNS)
+    return " ".join(_fit(col.text(rank, c), col) for col in columns)
 
 
-def header_text() -> str:
+def header_text(columns: Sequence[Column[Candidate]] = COLUMNS) -> str:
     """The column titles, aligned like :func:`row_text`."""
-    return " ".join(_fit(col.title, col) for col in COLUMNS)
+    return " ".join(_fit(col.title, col) for col in columns)
 
 
 def sort_candidates(ranked: Sequence[Candidate], key: str, descending: bool) -> list[tuple[int, Candidate]]:
@@ -186,8 +210,9 @@ def table_text(ranked: Sequence[Candidate], limit: int | None = None, more: str 
     ``more`` follows the count of rows left out: where to see them (``see _search.to_frame()``).
     """
     shown = ranked if limit is None else ranked[:limit]
-    lines = [header_text().rstrip()]
-    lines += [row_text(rank, c).rstrip() for rank, c in enumerate(shown, 1)]
+    columns = columns_for(ranked)
+    lines = [header_text(columns).rstrip()]
+    lines += [row_text(rank, c, columns).rstrip() for rank, c in enumerate(shown, 1)]
     if len(ranked) > len(shown):
         lines.append(f"... {len(ranked) - len(shown)} more" + (f" ({more})" if more else ""))
     return "\n".join(lines)

@@ -26,6 +26,7 @@ import functools
 import io
 import json
 import os
+import random
 import re
 import select
 import socket
@@ -45,6 +46,7 @@ __all__ = [
     "DEFAULT_MIX",
     "FAULT_KINDS",
     "VARIANT_KINDS",
+    "EvolveResponder",
     "FakeLLM",
     "Fault",
     "FaultKind",
@@ -57,6 +59,7 @@ __all__ = [
     "Served",
     "default_mbpp_path",
     "load_mbpp",
+    "mutate",
     "variants",
 ]
 
@@ -1173,3 +1176,75 @@ class MbppResponder:
         with self._lock:
             self._served.extend(log)
         return replies
+
+
+# ---------------------------------------------------------------------------------------------
+# A model that mutates what it is shown (optimising runs)
+# ---------------------------------------------------------------------------------------------
+
+_CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+class EvolveResponder:
+    """Answers code prompts with a *variant* of the best program the prompt shows.
+
+    An optimising run's prompts list earlier versions worst first (best-shot); the last code
+    block before the request is the best one, and the reply mutates it: one numeric constant
+    tweaked, or a branch added after the first assignment in a loop (``if <name> < c: x += d``).
+    A prompt that shows no program (the first round, or a run without best-shot prompting) gets
+    a variant of ``seed_program``. Side requests (edge cases, test cases) get ``[]``.
+    Deterministic: the k-th request for a given prompt always gets the same variant.
+    """
+
+    def __init__(self, seed_program: str, seed: int = 0) -> None:
+        self.seed_program = seed_program
+        self.seed = seed
+        self.shown: list[str | None] = []
+        """The program each code request was answered from (``None``: the seed), in order."""
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Reply:
+        text = request.user_text
+        if "Implement the function" not in text:
+            return "[]"
+        blocks = _CODE_BLOCK.findall(text)
+        best = blocks[-1] if "Earlier versions" in text and len(blocks) > 1 else None
+        with self._lock:
+            k = self._counts.get(text, 0)
+            self._counts[text] = k + request.n
+            self.shown.append(best)
+        base = best if best is not None else self.seed_program
+        replies = []
+        for i in range(request.n):
+            rng = random.Random(f"{self.seed}:{k + i}:{text}")
+            replies.append(_fence(mutate(base, rng)))
+        return replies
+
+
+def mutate(code: str, rng: random.Random) -> str:
+    """``code`` with one constant tweaked (two thirds of the time) or a branch added."""
+    tree = ast.parse(code)
+    constants = [n for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                 and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)]
+    if constants and rng.random() < 2 / 3:
+        node = rng.choice(constants)
+        value = float(node.value)
+        node.value = round(value + rng.gauss(0.0, max(0.5, abs(value) / 2)), 2)
+        return ast.unparse(tree) + "\n"
+    for loop in ast.walk(tree):
+        if not isinstance(loop, ast.For):
+            continue
+        for k, stmt in enumerate(loop.body):
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                names = sorted({n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)})
+                if not names:
+                    continue
+                target = stmt.targets[0].id
+                branch = ast.parse(
+                    f"if {rng.choice(names)} < {round(rng.uniform(0, 1), 2)}:\n"
+                    f"    {target} += {round(rng.gauss(0, 1), 2)}\n"
+                ).body[0]
+                loop.body.insert(k + 1, branch)
+                return ast.unparse(tree) + "\n"
+    return code

@@ -1,0 +1,147 @@
+"""Optimising runs: best-shot prompts from a program database with islands, rounds that go on
+while the budget lasts, and a fake model that mutates what it is shown, so climbing shows."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import random
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from jupyter_codesearch import ConfigError, Spec, search
+from jupyter_codesearch._model import Behaviour, Candidate, Limits, Verdict
+from jupyter_codesearch.generate._llm import evolve_prompt
+from jupyter_codesearch.rank._policy import Goal
+from jupyter_codesearch.run._database import ProgramDatabase
+from jupyter_codesearch.run._reference import Reference, speedup
+from tests.support.fake_llm import EvolveResponder, FakeLLM, Reply, Request, mutate
+from tests.support.optimize import (
+    BIN_PACKING,
+    UNIQUE,
+    UNIQUE_LINEAR,
+    UNIQUE_MEMORISER,
+    UNIQUE_QUADRATIC,
+    WORST_FIT,
+)
+
+MODEL = "openai/gpt-4o-mini"
+
+
+def _scored(id: int, value: float, size: int = 10) -> Candidate:
+    return Candidate(id=id, code=f"def f(x):\n    return {id}\n", origin="llm", model=None, round=1, size=size,
+                     verdict=Verdict(id, "passed", True, score=value, score_interval=(value, value)))
+
+
+def test_the_database_shows_each_islands_best_worst_first_and_merges_equal_scores() -> None:
+    db = ProgramDatabase(Goal(maximize=False), islands=2)
+    for c in (_scored(0, 90), _scored(2, 86), _scored(4, 88), _scored(6, 86, size=50), _scored(1, 95)):
+        db.add(c)
+    shots = dict(db.shots(2))
+    assert [c.id for c in shots[0]] == [4, 2]  # worst first; 6 scores as 2 and is bigger: merged away
+    assert [c.id for c in shots[1]] == [1]
+    best = db.best()
+    assert best is not None and best.id == 2
+
+
+def test_resetting_weak_islands_reseeds_them_with_a_strong_islands_best() -> None:
+    db = ProgramDatabase(Goal(maximize=True), islands=4)
+    for i, value in enumerate((1.0, 5.0, 3.0, 9.0)):
+        db.place(10 + i, i)
+        db.add(_scored(10 + i, value))
+    assert db.reset_weak() == 2
+    tops = sorted(c.score or 0 for _, shown in db.shots(1) for c in shown)
+    assert tops[0] >= 5.0 and set(tops) <= {5.0, 9.0}
+
+
+def test_the_evolution_prompt_lists_versions_worst_first_with_scores() -> None:
+    spec = Spec.parse(BIN_PACKING)
+    prompt = evolve_prompt(spec, [("def priority(i, r): return [0.0]*len(r)\n", 93.0), (WORST_FIT, 90.0)], 2, 3,
+                           parent=7, island=1, maximize=False)
+    user = prompt.messages[-1][1]
+    assert user.index("Version 0 (score 93)") < user.index("Version 1 (score 90)")
+    assert "lower is better" in user and "scores lower than version 1" in user and "@score" in user
+    assert (prompt.parent, prompt.island, prompt.round) == (7, 1, 3)
+
+
+def test_the_fake_model_mutates_the_best_program_it_is_shown() -> None:
+    variants = {mutate(WORST_FIT, random.Random(k)) for k in range(12)}
+    assert len(variants) > 6 and all(ast.parse(v) for v in variants)
+    responder = EvolveResponder(WORST_FIT)
+    shown = ("Implement the function `priority`\n\nEarlier versions\n```python\nold\n```\n"
+             f"```python\n{WORST_FIT}```")
+    request = Request("/v1/chat/completions", {}, {"messages": [{"role": "user", "content": shown}], "n": 2}, b"", 0)
+    replies = responder(request)
+    assert isinstance(replies, list) and len(replies) == 2 and responder.shown == [WORST_FIT]
+    assert responder(Request("/v1/chat/completions", {}, {"messages": [{"role": "user", "content": "edge cases?"}]},
+                             b"", 1)) == "[]"
+
+
+def test_bin_packing_climbs_over_rounds_while_the_budget_lasts(tmp_path: Path) -> None:
+    responder = EvolveResponder(WORST_FIT)
+    with FakeLLM(responder) as fake:
+        run = search(BIN_PACKING, model=MODEL, api_base=fake.url, timeout=5.0, n=6, rounds=1, max_tokens=15000,
+                     maximize=False, cluster=False, cache_dir=str(tmp_path / "cache"))
+    assert run.error is None, run.error
+    assert run.progress.round >= 3  # rounds went on past `rounds` while tokens remained
+    trajectory = run.trajectory
+    assert len(trajectory) >= 2 and trajectory[-1][1] < trajectory[0][1], trajectory
+    assert all(b[1] < a[1] and b[0] >= a[0] for a, b in itertools.pairwise(trajectory))
+    best = run.best
+    assert best is not None and best.score == trajectory[-1][1] and best.round > 1
+    assert f"score {best.score:g}" in best.rank_reason
+    assert any(s is not None for s in responder.shown)  # later prompts showed scored programs
+    assert "budget reached" in " ".join(run.notices)
+
+
+def _unique_responder(replies: list[str]) -> Callable[[Request], Reply]:
+    codes = itertools.cycle(replies)
+    lock = threading.Lock()
+
+    def respond(request: Request) -> Reply:
+        if "Implement the function" not in request.user_text:
+            return "[]"  # edge cases, test cases: none
+        with lock:
+            return [f"```python\n{next(codes)}```" for _ in range(request.n)]
+
+    return respond
+
+
+def test_make_it_faster_ranks_the_linear_one_first_and_rejects_the_fast_wrong_one(tmp_path: Path) -> None:
+    respond = _unique_responder([UNIQUE_QUADRATIC, UNIQUE_LINEAR, UNIQUE_MEMORISER])
+    with FakeLLM(respond) as fake:
+        run = search(UNIQUE, model=MODEL, api_base=fake.url, timeout=5.0, n=3, optimize="runtime",
+                     reference="unique_quadratic", cache_dir=str(tmp_path / "cache"))
+    assert run.error is None, run.error
+    by_code = {c.code: c for c in run.candidates}
+    linear, wrong, quadratic = by_code[UNIQUE_LINEAR], by_code[UNIQUE_MEMORISER], by_code[UNIQUE_QUADRATIC]
+    assert run.ranked()[0].code == UNIQUE_LINEAR and run.best is not None
+    assert wrong.status == "failed" and wrong.tests_passed == wrong.tests_total == 2
+    assert "differs from the reference `unique_quadratic` on unique(" in (wrong.error or "")
+    assert quadratic.passed and linear.score is not None and quadratic.score is not None
+    found = run.speedup(linear)
+    assert found is not None and found[1] > 1.0 and found[1] <= found[0] <= found[2]
+    assert any(n.startswith(f"best #{linear.id} runs the benchmark") and "95% interval" in n for n in run.notices)
+    assert "runtime" in run.ranked()[0].rank_reason and "95%" in run.ranked()[0].rank_reason
+
+
+def test_a_reference_the_cell_does_not_define_or_a_runtime_goal_without_a_benchmark_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="no function of that name"):
+        search(UNIQUE, model=MODEL, reference="nowhere", wait=False)
+    with pytest.raises(ConfigError, match="needs benchmark calls"):
+        search(UNIQUE.split("@score")[0], model=MODEL, optimize="runtime", wait=False)
+
+
+def test_the_reference_proves_nothing_where_it_hangs_and_speedups_bound_by_both_intervals() -> None:
+    spec = Spec.parse(UNIQUE)
+    ref = Reference(spec, "unique_quadratic", verifier=None, limits=Limits())  # type: ignore[arg-type]
+    value, other = Behaviour("value", "a", "[1]"), Behaviour("value", "b", "[2]")
+    assert ref.mismatch([value, other], [Behaviour("timeout"), other], [([1],), ([2],)]) is None
+    assert "on unique([2]): got [1], the reference gives [2]" in (ref.mismatch([value, value], [value, other],
+                                                                               [([1],), ([2],)]) or "")
+    reference = Verdict(0, "passed", True, score=0.1, score_interval=(0.08, 0.12))
+    candidate = Verdict(1, "passed", True, score=0.01, score_interval=(0.008, 0.0125))
+    assert speedup(reference, candidate) == pytest.approx((10.0, 6.4, 15.0))
