@@ -118,7 +118,7 @@ def evolve_prompt(spec: Spec, shown: list[tuple[str, float]], samples: int, roun
         f"scores {better} than version {len(shown) - 1}. Try a different idea, not only a rewording."
         f" (Round {round_}.)"  # a new request each round, not the cached replies of the last one
     )
-    return Prompt((("system", SYSTEM), ("user", user)), samples, round_, parent, island)
+    return Prompt((("system", SYSTEM), ("user", user)), samples, round_, parent, island=island)
 
 
 def _score_words(value: float, runtime: bool) -> str:
