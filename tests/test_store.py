@@ -189,3 +189,13 @@ def test_a_past_run_opens_as_a_finished_run_with_the_same_ranking(tmp_path: Path
     assert past.to_frame().drop(columns=["cached"]).equals(run.to_frame().drop(columns=["cached"]))
     assert list(past.to_frame().columns) == list(run.to_frame().columns)
     assert past.progress.tokens == run.progress.tokens and past.best is not None
+
+
+def test_cached_verdicts_say_so_in_the_table_and_the_frame(tmp_path: Path) -> None:
+    from jupyter_codesearch.ui._text import summary_text
+
+    recorded(tmp_path, FakeSource({1: [RIGHT, WRONG]}))
+    run = recorded(tmp_path, FakeSource({1: [RIGHT, WRONG]}))
+    text = summary_text(run.ranked(), run.best, [])
+    assert "passed (cached)" in text and "failed (cached)" in text
+    assert list(run.to_frame()["cached"]) == [True, True]
