@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +190,30 @@ def test_a_past_run_opens_as_a_finished_run_with_the_same_ranking(tmp_path: Path
     assert past.to_frame().drop(columns=["cached"]).equals(run.to_frame().drop(columns=["cached"]))
     assert list(past.to_frame().columns) == list(run.to_frame().columns)
     assert past.progress.tokens == run.progress.tokens and past.best is not None
+
+
+def test_cached_verdicts_say_so_in_the_table_and_the_frame(tmp_path: Path) -> None:
+    from jupyter_codesearch.ui._text import summary_text
+
+    recorded(tmp_path, FakeSource({1: [RIGHT, WRONG]}))
+    run = recorded(tmp_path, FakeSource({1: [RIGHT, WRONG]}))
+    text = summary_text(run.ranked(), run.best, [])
+    assert "passed (cached)" in text and "failed (cached)" in text
+    assert list(run.to_frame()["cached"]) == [True, True]
+
+
+def test_the_live_view_waits_for_the_history_between_reading_the_run_and_drawing_it(
+    tmp_path: Path, view_of: Callable[..., Any]
+) -> None:
+    config = SearchConfig().with_(history=str(tmp_path / "h.sqlite"))
+    run = search(SPEC, config, source=FakeSource({1: [RIGHT] * 20}, delay=0.1), verifier=FakeVerifier(), wait=False)
+    order: list[str] = []
+    real_ranked, real_recorded = run.ranked, run.recorded
+    run.ranked = lambda: order.append("read") or real_ranked()  # type: ignore[method-assign]
+    run.recorded = lambda timeout=10.0: order.append("recorded") or real_recorded(timeout)  # type: ignore[method-assign]
+    try:
+        view_of(run).render()
+        assert order[:2] == ["read", "recorded"]
+    finally:
+        run.stop()
+        run.wait(5)

@@ -92,9 +92,14 @@ def _verdicts(conn: sqlite3.Connection, run_id: str, candidate: int | None = Non
     one = "" if candidate is None else " AND candidate = ?"
     args: tuple[Any, ...] = (run_id,) if candidate is None else (run_id, candidate)
     tests: dict[int, list[TestResult]] = {}
+    seen: dict[tuple[Any, ...], TestResult] = {}  # many candidates share results: one frozen object each
     for row in conn.execute(_TESTS_SQL + one + " ORDER BY candidate, n", args):
-        tests.setdefault(row[0], []).append(TestResult(
-            bool(row[1]), row[2], row[3], bool(row[4]), row[5], row[6], row[7], row[8], tuple(json.loads(row[9]))))
+        result = seen.get(row[1:])
+        if result is None:
+            calls = tuple(json.loads(row[9])) if row[9] != "[]" else ()
+            result = seen[row[1:]] = TestResult(bool(row[1]), row[2], row[3], bool(row[4]), row[5], row[6], row[7],
+                                                row[8], calls)
+        tests.setdefault(row[0], []).append(result)
     out = {}
     rows = conn.execute(_VERDICTS_SQL + one, args)
     for index, status, passed, runtime_s, error, stdout, output_bytes, cached in rows:
