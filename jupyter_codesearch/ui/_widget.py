@@ -365,9 +365,8 @@ class SearchView:
                 return
             self.redraws += 1
             ranked = self.run.ranked()
-            recorded = getattr(self.run, "recorded", None)
-            if recorded is not None and not self.run.done:  # what is shown below is in the history
-                recorded(REDRAW_INTERVAL)
+            if not self.run.done:  # what is shown below is in the history
+                self.run.recorded(REDRAW_INTERVAL)
             self._render_progress()
             self._render_table(ranked)
             self.panel.render(ranked)
