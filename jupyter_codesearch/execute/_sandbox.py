@@ -207,9 +207,10 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     ours.close()
     os.close(out_r)
     try:
-        pid = os.fork()
+        pid = _fork()
     except OSError:  # no candidate: the trusted side sees its channel close at once
         pid = 0
+        _STALE[0] = True  # and the next one gets a fresh sandbox
     else:
         if pid == 0:  # the candidate
             try:
@@ -220,6 +221,27 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     theirs.close()
     os.close(out_w)
     return pid
+
+
+def _fork() -> int:
+    """Fork; when the process limit is taken by what an earlier candidate left dying (swept
+    but not yet reaped), reap it all, synchronously, and try once more."""
+    try:
+        return os.fork()
+    except BlockingIOError:  # EAGAIN: RLIMIT_NPROC counts processes until they are reaped
+        if not _IN_OWN_PIDNS[0]:
+            raise
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        _kill(-1)  # as PID 1: only what is left of earlier candidates
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            break  # nothing left
+        time.sleep(0.001)
+    _statuses.clear()
+    return os.fork()
 
 
 def _become_candidate(call_fd: int, out_fd: int, limits: SandboxLimits, max_fd: int) -> None:
