@@ -51,7 +51,7 @@ _BATCH = 256
 _UIDS = itertools.count()
 _START_TIMEOUT = 120.0
 
-ZYGOTE_MODULES = ("_protocol", "_codec", "_sandbox")
+ZYGOTE_MODULES = ("_protocol", "_codec", "_scratch", "_sandbox")
 """Shipped into the zygote, in import order (each imports only those before it)."""
 KERNEL_MODULES = (
     "_protocol", "_codec", "_shown", "_channel", "_zygote", "_instrument", "_candidate", "_loaded", "_tests",
