@@ -7,6 +7,26 @@ inputs. It never runs candidate code: candidates run in processes forked by the 
 the function's name bound to a proxy (``_candidate``). Reports go back to the caller as
 ``display_data`` with :data:`~._protocol.MIME`, a few per message.
 
+What a candidate can and cannot see or touch (each point tested in ``tests/test_hazards.py``):
+
+* It sees only its call's arguments, its context, its own stdin (/dev/null), output pipe and
+  call socket, and the interpreter and ``/usr`` read-only: never the tests, expected values,
+  other candidates, the caller's environment, files, Jupyter connection or the network. A hidden
+  test's arguments reach it only after every visible answer is in; a visible test run as
+  written after a hidden one called it is ``withheld`` from repair prompts.
+* It writes only its sandbox's ``/tmp`` and ``/dev/shm`` (fresh tmpfs, counted as its memory);
+  everything else is read-only. If it wrote there, or started processes, the next candidate
+  gets a fresh sandbox: nothing of one candidate reaches the next, and nothing is walked.
+* What it sends is decoded here by exact type, keeping each type's equality, under its own
+  deadline; whatever fails in decoding or in rebuilding its exception is charged to it
+  (``unserializable``), never a pass and never its neighbours' verdict. Output is drained in
+  bounded bites; more than 64 processes, or memory and scratch files past its limit, stop it.
+* The spec's own code runs here too, never in a candidate: it is rehearsed in a forked child
+  with a deadline first, and a spec that exits, interrupts or never ends is a ``spec_error``
+  for the caller, not a verdict.
+* Not yet: its source passes through the zygote (compiled there before the fork), whose freed
+  memory a later candidate inherits.
+
 Shipped into the kernel as source with the modules it imports (see ``_pool``).
 """
 

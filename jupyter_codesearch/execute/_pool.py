@@ -28,6 +28,7 @@ from typing import Any, cast
 from .._exceptions import SandboxError, SpecError
 from .._model import Behaviour, Limits, Status, Verdict
 from ..spec import Spec
+from ._cgroup import limit_processes, release, sweep_stale
 from ._isolation import Isolation
 from ._loaded import CONTEXT_S
 from ._payload import spec_payload
@@ -50,7 +51,7 @@ _BATCH = 256
 _UIDS = itertools.count()
 _START_TIMEOUT = 120.0
 
-ZYGOTE_MODULES = ("_protocol", "_codec", "_sandbox")
+ZYGOTE_MODULES = ("_protocol", "_codec", "_scratch", "_sandbox")
 """Shipped into the zygote, in import order (each imports only those before it)."""
 KERNEL_MODULES = (
     "_protocol", "_codec", "_shown", "_channel", "_zygote", "_instrument", "_candidate", "_loaded", "_score", "_tests",
@@ -118,6 +119,7 @@ class _Kernel:
         self.number = number
         self.km: Any = None
         self.kc: Any = None
+        self.cgroup: str | None = None
         self.loaded: set[str] = set()
 
     async def start(self) -> None:
@@ -163,6 +165,9 @@ class _Kernel:
             await self.kc.wait_for_ready(timeout=_START_TIMEOUT)
         except RuntimeError as e:
             raise SandboxError(f"a verification kernel did not start: {e}") from None
+        process = getattr(self.km.provisioner, "process", None)
+        if iso.sandboxed and process is not None:  # the rlimit does not hold for root: a cgroup
+            self.cgroup = limit_processes(process.pid, f"k{self.number}-{process.pid}")
         cfg: KernelConfig = {
             "python": iso.python,
             "zygote_prefix": iso.zygote_prefix(),
@@ -188,7 +193,8 @@ class _Kernel:
                     await self.km.kill_kernel()
             with contextlib.suppress(Exception):
                 await self.km.cleanup_resources()
-        self.km = self.kc = None
+        release(self.cgroup)
+        self.km = self.kc = self.cgroup = None
 
     async def restart(self) -> None:
         await self.stop()
@@ -274,6 +280,7 @@ class KernelPool:
             return
         t0 = time.monotonic()
         _sweep_stale_runtime_dirs()
+        sweep_stale()
         # Short, private (0700) and outside the user's directories: IPC socket paths live here.
         # The owner's pid in the name lets a later pool clean up after one that was killed.
         self.runtime_dir = tempfile.mkdtemp(prefix=f"codesearch-{os.getpid()}-")

@@ -56,6 +56,7 @@ def probe_one(
         return [status_behaviour(started.status, started.error)] * len(calls)
     chan, deadline = started.chan, started.deadline
     found: list[BehaviourReport] = []
+    aborted = False
     try:
         with alarm(deadline):  # decoding answers is bounded by the candidate's deadline too
             first: FirstMessage | None = chan.recv(deadline)  # type: ignore[assignment]
@@ -72,8 +73,9 @@ def probe_one(
                     found.append(answer_behaviour(reply))
     except Abort as e:
         found.append(status_behaviour(e.status, e.status))
+        aborted = True
     finally:
-        spawner.done_with()
+        spawner.done_with(now=aborted)
         chan.close()
     missing = len(calls) - len(found)
     if missing > 0:

@@ -22,7 +22,10 @@ trusted side decodes every answer itself, so a candidate can only ever claim a p
 When the trusted side is done with a candidate it asks the zygote to *reap*: every process the
 candidate left behind is killed (``kill(-1)`` from PID 1 of the sandbox; without a sandbox, the
 candidate's process group and anything reparented to the zygote, which is a child subreaper)
-and the candidate's wait status is reported.
+and the candidate's wait status is reported. The sandbox is read-only but for its scratch
+(``/tmp``, ``/dev/shm``); after a candidate the zygote only *stats* the scratch, and if anything
+changed it answers the next spawn ``stale`` and is replaced with fresh mounts (nothing a
+candidate made is ever walked).
 
 The messages are declared in ``_protocol``. Shipped into the sandbox as source together with
 ``_protocol`` and ``_codec``; standard library only.
@@ -30,7 +33,6 @@ The messages are declared in ``_protocol``. Shipped into the sandbox as source t
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import gc
 import io
@@ -64,6 +66,7 @@ from ._protocol import (
     SpawnRequest,
     Stale,
 )
+from ._scratch import STALE, check_scratch, note_clean, open_scratch
 
 _CALL_FD = 3
 _PR_SET_DUMPABLE = 4
@@ -110,7 +113,7 @@ def zygote_main(ctl_fd: int) -> None:
     context = types.ModuleType(CONTEXT_MODULE)
     sys.modules[CONTEXT_MODULE] = context
     hello: Hello = {"op": Op.HELLO, "pid": os.getpid(), "pidns": in_own_pidns}
-    scratch = _open_scratch() if in_own_pidns else []
+    scratch = open_scratch() if in_own_pidns else []
     send_msg(ctl, hello, tuple(scratch))  # the kernel counts what is written there as memory
     for fd in scratch:
         os.close(fd)
@@ -127,7 +130,7 @@ def zygote_main(ctl_fd: int) -> None:
             if current:  # the previous candidate, done with: swept here, no message of its own
                 _reap(current, False, in_own_pidns)
                 current = 0
-            if _STALE[0]:  # an earlier candidate wrote to the scratch: this sandbox is done
+            if STALE[0]:  # an earlier candidate wrote to the scratch: this sandbox is done
                 stale: Stale = {"op": Op.STALE}
                 send_msg(ctl, stale)
                 continue
@@ -143,14 +146,6 @@ def zygote_main(ctl_fd: int) -> None:
             current = 0
             reaped: Reaped = {"op": Op.REAPED, "status": status}
             send_msg(ctl, reaped)
-
-
-def _open_scratch() -> list[int]:
-    fds = []
-    for top in _SCRATCH:
-        with contextlib.suppress(OSError):
-            fds.append(os.open(top, os.O_RDONLY | os.O_DIRECTORY))
-    return fds
 
 
 def _compile(source: str) -> types.CodeType | str:
@@ -184,7 +179,7 @@ def _load_context(module: types.ModuleType, msg: ContextRequest) -> ContextReply
         sys.stdout.flush()
     _MAX_FD[0] = _highest_fd()  # the context may have opened some
     if _IN_OWN_PIDNS[0]:
-        _note_clean()
+        note_clean()
     # Forked children share these pages copy-on-write; keep the collector from touching them.
     gc.collect()
     gc.freeze()
@@ -207,9 +202,10 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     ours.close()
     os.close(out_r)
     try:
-        pid = os.fork()
+        pid = _fork()
     except OSError:  # no candidate: the trusted side sees its channel close at once
         pid = 0
+        STALE[0] = True  # and the next one gets a fresh sandbox
     else:
         if pid == 0:  # the candidate
             try:
@@ -220,6 +216,27 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     theirs.close()
     os.close(out_w)
     return pid
+
+
+def _fork() -> int:
+    """Fork; when the process limit is taken by what an earlier candidate left dying (swept
+    but not yet reaped), reap it all, synchronously, and try once more."""
+    try:
+        return os.fork()
+    except BlockingIOError:  # EAGAIN: RLIMIT_NPROC counts processes until they are reaped
+        if not _IN_OWN_PIDNS[0]:
+            raise
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        _kill(-1)  # as PID 1: only what is left of earlier candidates
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            break  # nothing left
+        time.sleep(0.001)
+    _statuses.clear()
+    return os.fork()
 
 
 def _become_candidate(call_fd: int, out_fd: int, limits: SandboxLimits, max_fd: int) -> None:
@@ -398,7 +415,7 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
         if wait:
             _collect(pid)
         _collect(None)
-        _check_scratch()
+        check_scratch()
         status = _statuses.pop(pid, None)
         _statuses.clear()  # statuses of anything else are of no use (and pids get reused)
         return status
@@ -415,58 +432,6 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
     status = _statuses.pop(pid, None)
     _statuses.clear()
     return status
-
-
-_SCRATCH = ("/tmp", "/dev/shm")
-"""The only writable places in the sandbox (fresh tmpfs mounts of its own; the rest is read-only)."""
-_KNOWN_MAX = 2000
-_known: list[str] | None = []
-"""What the scratch held once the context was loaded (the user's files): checked for changes."""
-_clean: list[object] = []
-_STALE = [False]
-
-
-def _scratch_state() -> list[object]:
-    """The scratch space by its metadata alone: the same after a candidate only if it created,
-    removed and changed nothing. Only stats: nothing a candidate made is walked (a directory
-    chmod-ed to 000, a tree 1,500 levels deep, symlink loops cost nothing here)."""
-    state: list[object] = []
-    for top in _SCRATCH:
-        try:
-            st = os.statvfs(top)
-            state.append((st.f_bfree, st.f_ffree))
-        except OSError:
-            state.append(None)
-    for path in _known or ():
-        try:
-            lst = os.lstat(path)
-            state.append((lst.st_ino, lst.st_mode, lst.st_mtime_ns, lst.st_ctime_ns))
-        except OSError:
-            state.append(None)
-    return state
-
-
-def _note_clean() -> None:
-    """Record the scratch as the context left it (its own files included, walked once here:
-    they are the user's)."""
-    global _known, _clean
-    found: list[str] = []
-    for top in _SCRATCH:
-        found.append(top)
-        for root, dirs, files in os.walk(top):
-            found += [os.path.join(root, n) for n in (*dirs, *files)]
-            if len(found) > _KNOWN_MAX:
-                _known = None  # too many to watch: every candidate gets a fresh sandbox
-                return
-    _known = found
-    _clean = _scratch_state()
-
-
-def _check_scratch() -> None:
-    """After a candidate: a scratch it changed is never handed to the next one; the zygote says
-    it is stale instead, and the trusted side starts a fresh one (fresh mounts, no wipe)."""
-    if _known is None or _scratch_state() != _clean:
-        _STALE[0] = True
 
 
 def _collect(pid: int | None, grace: float | None = None) -> None:

@@ -118,10 +118,10 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
         trial.abort = trial.abort or e
     finally:
         status = None
-        if trial.abort is not None and trial.abort.status == "crashed":
+        if trial.abort is not None and trial.abort.status == "crashed" and not trial.abort.detail:
             status = spawner.reap(wait=True)  # its wait status explains the crash
         else:
-            spawner.done_with()
+            spawner.done_with(now=trial.abort is not None)
         chan.drain_output()
         chan.close()
     _finish(spec, verdict)
