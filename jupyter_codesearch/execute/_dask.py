@@ -39,6 +39,8 @@ Fewer when fewer are waiting: what has gathered is split evenly over the cluster
 _LINGER_S = 0.005
 """How long a candidate waits for others to share its task (a run submits them one by one)."""
 _CONNECT_S = 10.0
+_HELD = 64
+"""Specs and probe sets kept on the cluster for later batches (a long session's oldest go)."""
 _UIDS = itertools.count()
 
 
@@ -201,7 +203,7 @@ class DaskVerifier:
     def _send_all(self) -> None:
         self._timer = None
         groups, self._groups = list(self._groups.values()), {}
-        kernels = max(1, sum(int(w.get("kernels", 1)) for w in self.workers.values()))
+        kernels = self._cluster_kernels()
         for group in groups:
             share = -(-len(group.items) // kernels)
             for at in range(0, len(group.items), share):
@@ -223,11 +225,22 @@ class DaskVerifier:
         if self._collector is None or self._collector.done():
             self._collector = asyncio.ensure_future(self._collect())
 
+    def _cluster_kernels(self) -> int:
+        """The cluster's kernels now (workers come and go), from the client's cached totals."""
+        try:
+            info = self._client.scheduler_info() if self._client is not None else {}
+            total = self.kernels * int(info["n_workers"]) if self.kernels else int(info["total_threads"])
+        except (KeyError, TypeError, ValueError):
+            total = sum(int(w.get("kernels", 1)) for w in self.workers.values())
+        return max(1, total)
+
     def _hold(self, key: object, value: Any) -> Any:
         """``value`` as a cluster future, made once per run (what reaches each worker once)."""
         held = self._held.get(key)
         if held is None:
             assert self._client is not None
+            if len(self._held) >= _HELD:  # the oldest run's spec; batches that need it keep it alive
+                del self._held[next(iter(self._held))]
             held = self._held[key] = self._client.submit(
                 remote.hold, value, key=f"codesearch-data-{uuid.uuid4().hex}", pure=False
             )
@@ -239,8 +252,10 @@ class DaskVerifier:
         async for task in self._done:
             group = self._inflight.pop(task.key, None)
             try:
+                if task.cancelled():  # a scheduler restarted or lost: not the candidates' doing
+                    raise SandboxError("the Dask cluster cancelled the batch")
                 results = await task.result()
-            except Exception as e:
+            except (Exception, distributed.client.FutureCancelledError) as e:
                 if group is not None:
                     _fail(group, e)
                 continue
