@@ -39,6 +39,8 @@ Fewer when fewer are waiting: what has gathered is split evenly over the cluster
 _LINGER_S = 0.005
 """How long a candidate waits for others to share its task (a run submits them one by one)."""
 _CONNECT_S = 10.0
+_HELD = 64
+"""Specs and probe sets kept on the cluster for later batches (a long session's oldest go)."""
 _UIDS = itertools.count()
 
 
@@ -91,7 +93,7 @@ class DaskVerifier:
         self._held: dict[object, Any] = {}
         self._groups: dict[tuple[object, ...], _Group] = {}
         self._timer: asyncio.TimerHandle | None = None
-        self._inflight: dict[str, _Group] = {}
+        self._inflight: dict[str, list[_Group]] = {}
         self._done: Any = None
         self._collector: asyncio.Task[None] | None = None
         self._plugin = remote.plugin_name(sandbox, kernels)
@@ -135,7 +137,7 @@ class DaskVerifier:
         """Disconnect (the workers keep their pools until they close)."""
         if self._timer is not None:
             self._timer.cancel()
-        for group in [*self._groups.values(), *self._inflight.values()]:
+        for group in [*self._groups.values(), *(p for parts in self._inflight.values() for p in parts)]:
             for *_, fut in group.items:
                 if not fut.done():
                     fut.set_exception(SandboxError("the Dask verifier was closed"))
@@ -193,41 +195,68 @@ class DaskVerifier:
             group = self._groups[key] = _Group(spec, limits, probes)
         group.items.append((next(_UIDS), index, source, fut))
         if len(group.items) >= self.batch:
-            self._send(self._groups.pop(key))
+            self._send([self._groups.pop(key)])
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(_LINGER_S, self._send_all)
         return await fut
 
     def _send_all(self) -> None:
+        """What has gathered, split evenly over the cluster's kernels. A task may carry several
+        specs: a benchmark's many small specs then cost a few tasks, not one each."""
         self._timer = None
         groups, self._groups = list(self._groups.values()), {}
-        kernels = max(1, sum(int(w.get("kernels", 1)) for w in self.workers.values()))
+        waiting = sum(len(g.items) for g in groups)
+        share = min(self.batch, -(-waiting // self._cluster_kernels()))
+        parts: list[_Group] = []
+        size = 0
         for group in groups:
-            share = -(-len(group.items) // kernels)
-            for at in range(0, len(group.items), share):
-                self._send(replace(group, items=group.items[at:at + share]))
+            at = 0
+            while at < len(group.items):
+                part = replace(group, items=group.items[at:at + share - size])
+                parts.append(part)
+                at += len(part.items)
+                size += len(part.items)
+                if size >= share:
+                    self._send(parts)
+                    parts, size = [], 0
+        if parts:
+            self._send(parts)
 
-    def _send(self, group: _Group) -> None:
-        live = [item for item in group.items if not item[3].done()]  # cancelled while waiting
-        if not live or self._client is None:
+    def _send(self, parts: list[_Group]) -> None:
+        for part in parts:  # without those cancelled while waiting
+            part.items = [item for item in part.items if not item[3].done()]
+        parts = [part for part in parts if part.items]
+        if not parts or self._client is None:
             return
-        group.items = live
-        probes = self._hold(group.probes, group.probes.trees) if group.probes is not None else None
+        segments = [(
+            self._hold(p.spec.key, p.spec), (p.limits.timeout, p.limits.memory_mb),
+            [(uid, source) for uid, _, source, _ in p.items],
+            self._hold(p.probes, p.probes.trees) if p.probes is not None else None,
+        ) for p in parts]
         task = self._client.submit(
-            remote.run_batch, self._plugin, self._hold(group.spec.key, group.spec),
-            (group.limits.timeout, group.limits.memory_mb), [(uid, source) for uid, _, source, _ in live], probes,
-            key=f"codesearch-batch-{uuid.uuid4().hex}", pure=False,
+            remote.run_batch, self._plugin, segments, key=f"codesearch-batch-{uuid.uuid4().hex}", pure=False,
         )
-        self._inflight[task.key] = group
+        self._inflight[task.key] = parts
         self._done.add(task)
         if self._collector is None or self._collector.done():
             self._collector = asyncio.ensure_future(self._collect())
+
+    def _cluster_kernels(self) -> int:
+        """The cluster's kernels now (workers come and go), from the client's cached totals."""
+        try:
+            info = self._client.scheduler_info() if self._client is not None else {}
+            total = self.kernels * int(info["n_workers"]) if self.kernels else int(info["total_threads"])
+        except (KeyError, TypeError, ValueError):
+            total = sum(int(w.get("kernels", 1)) for w in self.workers.values())
+        return max(1, total)
 
     def _hold(self, key: object, value: Any) -> Any:
         """``value`` as a cluster future, made once per run (what reaches each worker once)."""
         held = self._held.get(key)
         if held is None:
             assert self._client is not None
+            if len(self._held) >= _HELD:  # the oldest run's spec; batches that need it keep it alive
+                del self._held[next(iter(self._held))]
             held = self._held[key] = self._client.submit(
                 remote.hold, value, key=f"codesearch-data-{uuid.uuid4().hex}", pure=False
             )
@@ -237,17 +266,19 @@ class DaskVerifier:
 
     async def _collect(self) -> None:
         async for task in self._done:
-            group = self._inflight.pop(task.key, None)
+            parts = self._inflight.pop(task.key, [])
             try:
+                if task.cancelled():  # a scheduler restarted or lost: not the candidates' doing
+                    raise SandboxError("the Dask cluster cancelled the batch")
                 results = await task.result()
-            except Exception as e:
-                if group is not None:
-                    _fail(group, e)
+            except (Exception, distributed.client.FutureCancelledError) as e:
+                for part in parts:
+                    _fail(part, e)
                 continue
             finally:
                 task.release()  # taken once: the cluster must not keep (or recompute) it
-            if group is not None:
-                self._deliver(group, results)
+            for part, found in zip(parts, results, strict=True):
+                self._deliver(part, found)
 
     def _deliver(self, group: _Group, results: list[Any]) -> None:
         for (_, index, _, fut), result in zip(group.items, results, strict=True):

@@ -118,17 +118,25 @@ def hold(value: Any) -> Any:
     return value
 
 
-def run_batch(
-    name: str, spec: Spec, limits: tuple[float, int], items: list[Item], probes: tuple[Any, ...] | None
-) -> list[Any]:
-    """The Dask task: verify (or probe) ``items`` on this worker's pool.
+Segment = tuple[Spec, tuple[float, int], list[Item], "tuple[Any, ...] | None"]
+"""Candidates of one spec in a task: the spec, the limits, the candidates, the probe inputs."""
 
-    Returns, in order, ``Verdict.to_dict()`` of each candidate (as :func:`verdict_data`), or with ``probes`` one list of
-    ``(kind, detail, shown)`` per candidate.
+
+def run_batch(name: str, segments: list[Segment]) -> list[list[Any]]:
+    """The Dask task: verify (or probe) each segment's candidates on this worker's pool.
+
+    Returns, per segment and in order, ``Verdict.to_dict()`` of each candidate (as
+    :func:`verdict_data`), or with probe inputs one list of ``(kind, detail, shown)`` per candidate.
     """
     worker = get_worker()
     pool = _plugin(name, worker).starting().result()
-    return _engine.run_sync(_batch(pool, spec, Limits(*limits), items, probes))
+
+    async def every() -> list[list[Any]]:
+        return list(await asyncio.gather(*(
+            _batch(pool, spec, Limits(*limits), items, probes) for spec, limits, items, probes in segments
+        )))
+
+    return _engine.run_sync(every())
 
 
 def verdict_data(v: Verdict) -> dict[str, Any]:
