@@ -20,7 +20,7 @@ from ._exceptions import CodeSearchError, ConfigError, InputError, SandboxWarnin
 from ._log import get_logger
 from ._model import Verdict
 from ._options import add_flags
-from .ui._text import progress_text, summary_text, verdicts_text, verify_progress_text
+from .ui._text import progress_text, summary_text, trajectory_text, verdicts_text, verify_progress_text
 
 if TYPE_CHECKING:
     from .run import SearchRun
@@ -164,6 +164,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _print_json(run)
     else:
         print(summary_text(run.ranked(), run.best, run.disagreements()))
+        climb = trajectory_text(run.trajectory, runtime=run.spec.score_mode == "runtime")
+        if climb:
+            print("\n" + climb)
     return EXIT_OK
 
 
