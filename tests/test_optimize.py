@@ -7,6 +7,7 @@ import ast
 import itertools
 import random
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -162,12 +163,28 @@ def test_the_command_line_prints_the_climb(tmp_path: Path, capsys: pytest.Captur
     assert " score " in out.splitlines()[0]  # the table's score column
 
 
-def test_a_hanging_score_function_fails_its_candidates_score_not_the_run(tmp_path: Path) -> None:
-    hangs = BIN_PACKING.replace("    total = 0\n", "    while True:\n        pass\n    total = 0\n")
+@pytest.mark.parametrize(("body", "error"), [
+    ("    while True:\n        pass\n", "scoring stopped: timed out after 1 s"),
+    ("    hog = [bytearray(1 << 20) for _ in range(1 << 20)]\n", "the score function ran out of memory"),
+])
+def test_a_hanging_or_memory_bombing_score_fails_its_candidates_score_not_the_run(
+        tmp_path: Path, body: str, error: str) -> None:
+    broken = BIN_PACKING.replace("    total = 0\n", body + "    total = 0\n")
+    started = time.monotonic()
     with FakeLLM(EvolveResponder(HALF_FIT)) as fake:
-        run = search(hangs, model=MODEL, api_base=fake.url, timeout=1.0, n=2, maximize=False, cluster=False,
-                     cache_dir=str(tmp_path / "cache"))
+        run = search(broken, model=MODEL, api_base=fake.url, timeout=1.0, n=2, maximize=False, cluster=False,
+                     cache_dir=str(tmp_path / "cache"), workers=1)
     assert run.error is None and run.progress.state == "done"
     assert run.candidates and all(c.passed and c.score is None for c in run.candidates)
-    assert all("scoring stopped: timed out after 1 s" in (c.verdict.score_error or "")
-               for c in run.candidates if c.verdict is not None)
+    assert all(error in (c.verdict.score_error or "") for c in run.candidates if c.verdict is not None)
+    # each candidate ends within its timeout + 2 s (one kernel: one after the other), start-up aside
+    assert time.monotonic() - started < 30 + len(run.candidates) * (1.0 + 2)
+
+
+def test_the_live_chart_is_a_step_line_of_the_best_score_and_says_the_latest() -> None:
+    from jupyter_codesearch.ui._render import trajectory_svg
+
+    assert trajectory_svg([], 10) == ""
+    chart = trajectory_svg([(6, 93.0), (12, 90.0), (18, 86.0)], 30)
+    assert chart.count("<polyline") == 1 and "best score 86 after 18 of 30 samples (3 improvements)" in chart
+    assert "1.50 ms" in trajectory_svg([(3, 0.0015)], 3, runtime=True)

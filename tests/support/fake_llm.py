@@ -1237,7 +1237,8 @@ def mutate(code: str, rng: random.Random) -> str:
             continue
         for k, stmt in enumerate(loop.body):
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-                names = sorted({n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)})
+                called = {id(n.func) for n in ast.walk(stmt.value) if isinstance(n, ast.Call)}
+                names = sorted({n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name) and id(n) not in called})
                 if not names:
                     continue
                 target = stmt.targets[0].id
