@@ -175,8 +175,9 @@ def test_a_hanging_or_memory_bombing_score_fails_its_candidates_score_not_the_ru
         run = search(broken, model=MODEL, api_base=fake.url, timeout=1.0, n=2, maximize=False, cluster=False,
                      cache_dir=str(tmp_path / "cache"), workers=1)
     assert run.error is None and run.progress.state == "done"
-    assert run.candidates and all(c.passed and c.score is None for c in run.candidates)
-    assert all(error in (c.verdict.score_error or "") for c in run.candidates if c.verdict is not None)
+    scored = [c for c in run.candidates if c.passed]  # (a mutation may still fail its tests)
+    assert scored and all(c.score is None and error in (c.verdict.score_error or "")
+                          for c in scored if c.verdict is not None), [c.verdict for c in run.candidates]
     # each candidate ends within its timeout + 2 s (one kernel: one after the other), start-up aside
     assert time.monotonic() - started < 30 + len(run.candidates) * (1.0 + 2)
 
