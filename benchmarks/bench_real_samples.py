@@ -273,6 +273,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.5,
                     help="seconds the loopback model takes per code reply (default 0.5; real models take seconds)")
     ap.add_argument("--all-samples", action="store_true", help="draw every sample (no adaptive stop)")
+    ap.add_argument("--per-task", action="store_true", help="print each task's outcome and samples used")
     args = ap.parse_args()
 
     from jupyter_codesearch.generate._llm import import_litellm
@@ -285,6 +286,11 @@ def main() -> None:
     with FakeLLM(replay, latency=lambda r: 0.0 if _side(r.user_text) else args.latency) as fake:
         for i, task in enumerate(tasks, 1):
             outcomes.append(run_task(task, fake.url, {"confident": not args.all_samples}, replay))
+            if args.per_task:
+                o = outcomes[-1]
+                print(f"  {o.task_id:<14} top-1 {'right' if o.top1 else 'wrong'}  oracle {o.oracle!s:<5}  "
+                      f"random {o.random_visible if o.random_visible is not None else float('nan'):.2f}  "
+                      f"samples {o.samples_used}", file=sys.stderr)
             if i % 10 == 0:
                 print(f"  {i}/{len(tasks)} tasks, {time.monotonic() - t0:.0f} s", file=sys.stderr)
     report(outcomes, time.monotonic() - t0)

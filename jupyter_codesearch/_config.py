@@ -9,6 +9,7 @@ The settings themselves (types, defaults, help, flags) are declared once, in ``_
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from ._exceptions import ConfigError
-from ._model import MIN_MEMORY_MB
+from ._model import MAX_TIMEOUT_S, MIN_MEMORY_MB
 from ._options import BY_NAME, SETTINGS, Setting, Surface, env_name, offered
 
 __all__ = ["FIELDS", "SearchConfig", "convert", "env_name", "from_flags", "resolve_config"]
@@ -55,6 +56,7 @@ class SearchConfig:
     timeout: float = _D["timeout"]
     memory_mb: int = _D["memory_mb"]
     workers: int | None = _D["workers"]
+    executor: str = _D["executor"]
     cache: bool = _D["cache"]
     cache_dir: str | None = _D["cache_dir"]
     max_cost: float | None = _D["max_cost"]
@@ -68,6 +70,8 @@ class SearchConfig:
     name: str = field(default=_D["name"], compare=False)  # where it is bound, not what it searches
     sandbox: str = _D["sandbox"]
     seed: int = _D["seed"]
+    history: str | None = field(default=_D["history"], compare=False)  # where it is recorded, not what it searches
+    history_prompts: bool = field(default=_D["history_prompts"], compare=False)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -105,10 +109,12 @@ def _validate(c: SearchConfig) -> None:
     for s in SETTINGS:
         value = getattr(c, s.name)
         if s.positive and not (value is None and s.optional):
-            if value is None or isinstance(value, bool) or not value > 0:
+            if value is None or isinstance(value, bool) or not 0 < value < math.inf:
                 raise ConfigError(f"{s.name} must be a positive number, not {value!r}")
         if s.choices and value not in s.choices and not (value is None and s.optional):
             raise ConfigError(f"{s.name} must be one of {', '.join(s.choices)}, not {value!r}")
+    if c.timeout > MAX_TIMEOUT_S:
+        raise ConfigError(f"{BY_NAME['timeout'].label} must be at most {MAX_TIMEOUT_S:g} seconds, not {c.timeout!r}")
     if c.memory_mb < MIN_MEMORY_MB:  # as verify() requires: less leaves a candidate no room to run at all
         raise ConfigError(f"{BY_NAME['memory_mb'].label} must be at least {MIN_MEMORY_MB} MB, not {c.memory_mb!r}")
     if c.test_cases is not None and (isinstance(c.test_cases, bool) or c.test_cases < 0):
@@ -196,10 +202,11 @@ def resolve_config(
     values: dict[str, Any] = {}
     origin = dict.fromkeys(FIELDS, "default")
     for name in FIELDS:
-        key = env_name(name)
-        if key in environ and environ[key] != "":
-            values[name] = convert(name, environ[key])
-            origin[name] = "environment"
+        for key in (env_name(name), *BY_NAME[name].env_aliases):
+            if key in environ and environ[key] != "":
+                values[name] = convert(name, environ[key])
+                origin[name] = "environment"
+                break
     for source, mapping in (("session", session or {}), ("argument", explicit or {})):
         for name, value in mapping.items():
             if value is None and source == "argument":

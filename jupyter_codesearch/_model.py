@@ -13,6 +13,7 @@ from typing import Any, Literal
 __all__ = [
     "DEFAULT_MEMORY_MB",
     "DEFAULT_TIMEOUT_S",
+    "MAX_TIMEOUT_S",
     "MIN_MEMORY_MB",
     "STATUSES",
     "Behaviour",
@@ -33,6 +34,8 @@ DEFAULT_MEMORY_MB = 512
 """Memory a candidate may add, MB."""
 MIN_MEMORY_MB = 16
 """Less leaves a candidate no room to run at all."""
+MAX_TIMEOUT_S = 3600.0
+"""An hour per candidate: more (``inf``, ``1e300``) cannot be turned into CPU limits and timers."""
 
 Status = Literal["passed", "failed", "error", "timeout", "memory", "crashed", "invalid", "unserializable"]
 STATUSES: tuple[Status, ...] = (
@@ -69,6 +72,9 @@ class TestResult:
     """Time spent in calls to the candidate during this test, measured on the trusted side."""
     calls: tuple[dict[str, str], ...] = ()
     """The last few calls made in this test: ``call``, and ``got`` or ``raised``."""
+    withheld: bool = False
+    """A visible test that ran after a hidden one had called the candidate: what it says may
+    hold that hidden test's arguments, so repair prompts leave it out (as hidden tests)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,8 @@ class Verdict:
     error: str | None = None
     stdout: str = ""
     output_bytes: int = 0
+    cached: bool = False
+    """Taken from the verdict cache (the same program, tests and limits judged before), not run again."""
     score: float | None = None
     """What the cell's ``@score`` function made of it (passing candidates only): the number it
     returned, or with ``--optimize runtime`` the median seconds of its calls."""

@@ -67,6 +67,8 @@ class Setting:
     """More ``%search_config`` spellings, besides the name and the flag's."""
     example: str = "10"
     """A value to show in "needs a value, e.g. ..." messages."""
+    env_aliases: tuple[str, ...] = ()
+    """More environment variables that set it (read after :attr:`env`)."""
 
     @property
     def env(self) -> str:
@@ -161,6 +163,10 @@ SETTINGS: tuple[Setting, ...] = (
             flag="--memory", metavar="MB", positive=True, example="256"),
     Setting("workers", "int", None, "verification kernels", optional=True, surfaces=_LIMITS,
             flag="--workers", metavar="K", default_text="one per core", positive=True, example="2"),
+    Setting("executor", "str", "local",
+            "where candidates are verified: local (this machine's kernels) or a Dask scheduler address",
+            surfaces=_LIMITS, flag="--scheduler", metavar="ADDRESS", env_aliases=("CODESEARCH_SCHEDULER",),
+            example="tcp://127.0.0.1:8786"),
     Setting("cache", "bool", True, "reuse cached model replies for identical requests", surfaces=_SEARCH,
             flag="--no-cache", switch=False, flag_help="do not reuse cached model replies"),
     Setting("cache_dir", "str", None, "response cache directory", optional=True,
@@ -193,6 +199,10 @@ SETTINGS: tuple[Setting, ...] = (
             choices=("auto", "bwrap", "none")),
     Setting("seed", "int", 0, "seed sent with each request, part of the cache key", surfaces=_SEARCH,
             flag="--seed", metavar="N", example="7"),
+    Setting("history", "str", None, "the SQLite file (or directory) every run is recorded in, or off",
+            optional=True, default_text="history.sqlite in the user data dir", example="off"),
+    Setting("history_prompts", "bool", True,
+            "record what was said to the model and its replies in the history (false: only the programs)"),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -47,6 +47,9 @@ class RoundRequest:
     n: int
     repairs: tuple[tuple[Candidate, tuple[str, ...]], ...] = ()
     """Failing candidates to show, each with its failures on visible tests (never hidden ones)."""
+    skip: int = 0
+    """Samples of this round a stopped run drew already (``--resume``): only samples ``skip`` to
+    ``n - 1`` are asked for, so a resumed run neither pays twice nor gets the same replies."""
     shots: tuple[tuple[int, tuple[Candidate, ...]], ...] = ()
     """Optimising runs: per island, its best scored programs, worst first (best-shot prompts)."""
     maximize: bool = True

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ._config import from_flags
 from ._exceptions import CodeSearchError, ConfigError, InputError, SandboxWarning, SpecError
 from ._log import get_logger
-from ._model import Verdict
+from ._model import Limits, Verdict
 from ._options import add_flags
+from .store._commands import COMMANDS as HISTORY_COMMANDS
+from .store._commands import add_parsers as add_history_parsers
 from .ui._text import progress_text, summary_text, trajectory_text, verdicts_text, verify_progress_text
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     # Unset flags stay None, so `run` resolves them with the CODESEARCH_* environment underneath.
     add_flags(r, "run")
     r.add_argument("--json", action="store_true", help="one JSON object per candidate on stdout, best first")
+    add_history_parsers(sub)
     return p
 
 
@@ -122,12 +125,16 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from .spec import Spec
 
     limits = from_flags(args, "verify")  # what is not given, verify()'s defaults (the table's) decide
+    executor = limits.pop("executor", None) or _env_setting("executor") or "local"
     spec = Spec.parse(read_spec(args.spec))
     sources = read_candidates(args.candidates)
-    _log.debug("verify %d candidates against %s with %s", len(sources), args.spec, limits)
+    _log.debug("verify %d candidates against %s with %s on %s", len(sources), args.spec, limits, executor)
     progress = _Progress(len(sources), sys.stderr)
     try:
-        verdicts = verify(spec, sources, on_verdict=progress, **limits)
+        if executor == "local":
+            verdicts = verify(spec, sources, on_verdict=progress, **limits)
+        else:
+            verdicts = _verify_on_cluster(executor, spec, sources, limits, progress)
     finally:
         progress.close()
     if args.json:
@@ -136,6 +143,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     else:
         print(verdicts_text(verdicts))
     return EXIT_OK
+
+
+def _env_setting(name: str) -> str | None:
+    """A setting from its ``CODESEARCH_*`` variables (``verify`` reads only where it runs so)."""
+    from ._options import BY_NAME
+
+    setting = BY_NAME[name]
+    return next((os.environ[k] for k in (setting.env, *setting.env_aliases) if os.environ.get(k)), None)
+
+
+def _verify_on_cluster(
+    address: str, spec: Any, sources: list[str], limits: dict[str, Any], progress: _Progress
+) -> list[Verdict]:
+    from ._engine import run_sync
+    from .execute import _check
+    from .execute._executors import dask_verifier, verify_with
+
+    checked, _ = _check(limits.get("timeout", Limits().timeout), limits.get("memory_mb", Limits().memory_mb),
+                        limits.get("workers", 1))
+    verifier = dask_verifier(address, _env_setting("sandbox") or "auto", limits.get("workers"))
+    run_sync(verifier.start())
+    for note in verifier.notices():  # the cluster: its workers and dashboard
+        print(f"jupyter-codesearch: {note}", file=sys.stderr)
+    return run_sync(verify_with(verifier, spec, sources, checked, progress))
 
 
 _CLEAR_LINE = "\r\033[K"
@@ -199,7 +230,7 @@ def _print_json(run: SearchRun) -> None:
     for rank, c in enumerate(run.ranked(), 1):
         base = c.verdict.to_dict() if c.verdict is not None else {
             "index": c.id, "status": c.status, "passed": False, "tests": [], "runtime_s": None,
-            "error": c.error,
+            "error": c.error, "cached": False,
         }
         base.update(index=c.id, code=c.code, rank=rank, round=c.round, samples=c.samples,
                     tokens=c.tokens, cost=c.cost, origin=c.origin, model=c.model, parent=c.parent,
@@ -232,11 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always")
         warnings.showwarning = show
         try:
-            return {"verify": _cmd_verify, "run": _cmd_run}[args.command](args)
+            return {"verify": _cmd_verify, "run": _cmd_run, **HISTORY_COMMANDS}[args.command](args)
         except CodeSearchError as e:
             # One line for the user; the traceback (and its cause) for CODESEARCH_LOG=debug.
             _log.debug("%s failed", args.command, exc_info=e)
-            where = f"{args.spec}: " if isinstance(e, SpecError) else ""
+            where = f"{args.spec}: " if isinstance(e, SpecError) and hasattr(args, "spec") else ""
             print(f"jupyter-codesearch: {where}{e}", file=sys.stderr)
             return EXIT_INPUT if isinstance(e, (SpecError, InputError, ConfigError)) else EXIT_FAILURE
         except KeyboardInterrupt:

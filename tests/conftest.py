@@ -33,6 +33,28 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ["CODESEARCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="codesearch-test-cache-")
 # atexit too: a run that never reaches the session fixture (collect-only, an early error) still cleans up.
 atexit.register(shutil.rmtree, os.environ["CODESEARCH_CACHE_DIR"], ignore_errors=True)
+# Likewise the search history: tests never write to the user's real one (subprocesses and kernels
+# inherit this); tests of the history itself pass their own file.
+os.environ["CODESEARCH_HISTORY"] = tempfile.mkdtemp(prefix="codesearch-test-history-")
+atexit.register(shutil.rmtree, os.environ["CODESEARCH_HISTORY"], ignore_errors=True)
+
+
+def _test_history() -> Path:
+    return Path(os.environ["CODESEARCH_HISTORY"]) / "history.sqlite"
+
+
+# A SearchConfig made directly (not from the environment) records to the default file: here, too,
+# a temporary one, never the user data dir.
+import jupyter_codesearch.store._store as _store  # noqa: E402 - after the environment is set
+
+_store.default_path = _test_history
+
+
+@pytest.fixture(autouse=True)
+def _own_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test records to a history of its own: one test's verdict cache must not answer for
+    another's verifier (tests count what was verified)."""
+    monkeypatch.setenv("CODESEARCH_HISTORY", str(tmp_path_factory.mktemp("history")))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,6 +64,7 @@ def _stop_engine_at_end() -> Iterator[None]:
 
     _engine.shutdown()
     shutil.rmtree(os.environ["CODESEARCH_CACHE_DIR"], ignore_errors=True)
+    shutil.rmtree(os.environ["CODESEARCH_HISTORY"], ignore_errors=True)
 
 
 @pytest.fixture

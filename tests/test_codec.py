@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from jupyter_codesearch.execute._codec import Unserializable, decode, encode, from_tree
+from jupyter_codesearch.execute._codec import Unserializable, decode, encode, from_tree, to_tree, value_digest
 
 PLAIN = [
     None, True, False, 0, -7, 2**200, -(2**70), 1.5, -0.0, math.inf, "héllo\ud800", b"\x00\xff",
@@ -72,10 +72,25 @@ def test_huge_decimal_ints_are_rejected_but_hex_ints_round_trip() -> None:
     assert json.loads(encode(2**100))[0] == "I"
 
 
-def test_standard_library_dict_subclasses_arrive_as_plain_dicts() -> None:
+def test_standard_library_dicts_keep_the_equality_they_have_in_the_kernel() -> None:
     import collections
 
-    for value in (collections.Counter("aab"), collections.defaultdict(list, {1: [2]}), collections.OrderedDict(a=1)):
-        back = decode(encode(value))
-        assert type(back) is dict
-        assert back == value
+    back = decode(encode(collections.defaultdict(list, {1: [2]})))
+    assert type(back) is dict and back == {1: [2]}  # a defaultdict compares as a plain dict
+    counter = decode(encode(collections.Counter("aab")))
+    assert type(counter) is collections.Counter and counter == collections.Counter("aab")
+    assert decode(encode(collections.Counter(a=1, b=0))) == collections.Counter(a=1)  # zeros ignored
+    ordered = decode(encode(collections.OrderedDict(a=1, b=2)))
+    assert type(ordered) is collections.OrderedDict and list(ordered.items()) == [("a", 1), ("b", 2)]
+    assert ordered == collections.OrderedDict(a=1, b=2)
+    # Order-sensitive between OrderedDicts, as in the user's kernel (a plain dict would not be).
+    assert ordered != collections.OrderedDict(b=2, a=1)
+    assert ordered == {"b": 2, "a": 1}
+    # Digests group answers that compare equal to the same plain dict.
+    assert value_digest(to_tree(collections.OrderedDict(b=2, a=1))) == value_digest(to_tree({"a": 1, "b": 2}))
+
+
+def test_building_a_value_never_raises_anything_but_unserializable() -> None:
+    for tree in (["C", 10**400, 0], ["C", 0, 10**400], ["S", ["L"]], ["D", ["L"], 1], ["I", "zz"]):
+        with pytest.raises(Unserializable):
+            from_tree(tree)

@@ -28,4 +28,4 @@ def test_every_common_form_of_example_is_read_with_its_answer() -> None:
 def test_examples_that_do_not_read_cleanly_are_left_out() -> None:
     assert docstring_examples("f(1) = 1 + 2 = 3\nf([1, 2) == 3\nf(2) is unclear", "f") == []
     assert docstring_examples("g(1) == 2", "f") == [] and docstring_examples(None, "f") == []
-    assert [e.text for e in docstring_examples(">>> f(1, 'a')\n    'b'", "f")] == ["f(1, 'a') == 'b'"]
+    assert [e.source for e in docstring_examples(">>> f(1, 'a')\n    'b'", "f")] == ["f(1, 'a') == 'b'"]

@@ -448,6 +448,9 @@ class FakeRun:
     def ranked(self) -> list[Candidate]:
         return ranked(self.candidates)
 
+    def recorded(self, timeout: float | None = 10.0) -> bool:
+        return True  # no history here
+
     def disagreements(self, top: int = 3, limit: int = 10) -> list[Any]:
         return []  # nothing is probed here (tests/test_widget_disagreements.py clusters for real)
 

@@ -64,7 +64,7 @@ def test_each_subcommand_offers_exactly_the_tables_flags_for_it(surface: Surface
 
 
 def test_the_search_line_offers_exactly_the_tables_flags_for_it() -> None:
-    assert _flags(_magic._parser()) == {s.flag for s in offered("magic")} | {"--use", "-h", "--help"}
+    assert _flags(_magic._parser()) == {s.flag for s in offered("magic")} | {"--use", "--resume", "-h", "--help"}
 
 
 def test_every_flag_is_spelled_and_shown_alike_on_every_surface() -> None:

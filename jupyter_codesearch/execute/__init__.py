@@ -8,7 +8,17 @@ from collections.abc import Callable, Iterable
 
 from .._engine import shared_pool, synchronous
 from .._exceptions import ConfigError, InputError
-from .._model import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, MIN_MEMORY_MB, STATUSES, Limits, Status, TestResult, Verdict
+from .._model import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    MAX_TIMEOUT_S,
+    MIN_MEMORY_MB,
+    STATUSES,
+    Limits,
+    Status,
+    TestResult,
+    Verdict,
+)
 from ..spec import Spec
 from ._isolation import Isolation, SandboxWarning, detect_isolation, warn_if_unsandboxed
 from ._pool import KernelPool
@@ -30,8 +40,8 @@ __all__ = [
 
 
 def _check(timeout: float, memory_mb: int, workers: int | None) -> tuple[Limits, int]:
-    if not timeout > 0:
-        raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if not 0 < timeout <= MAX_TIMEOUT_S:  # also refuses nan and inf: no CPU limit or timer is that long
+        raise ConfigError(f"timeout must be a positive number of seconds up to {MAX_TIMEOUT_S:g}, not {timeout!r}")
     try:
         memory = operator.index(memory_mb)  # ints of any kind (numpy's too), not 512.5
     except TypeError:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ._channel import Abort, Channel
 from ._codec import Unserializable, from_tree, to_tree
-from ._protocol import Answer, CallRecord, CallRequest, Op, PlannedCall, PlanRequest
+from ._protocol import Answer, CallRecord, CallRequest, Op, PlanCall, PlannedCall, PlanRequest
 from ._shown import label, short, text
 
 __all__ = ["CONTEXT_EXC", "CandidateRaised", "Proxy", "Trial"]
@@ -50,8 +50,15 @@ class Trial:
     every later call raises it. ``seen`` is what the current test compared (got, expected).
     """
 
-    def __init__(self, chan: Channel, deadline: float, name: str, plan: list[PlannedCall] | None) -> None:
+    def __init__(
+        self, chan: Channel, deadline: float, name: str, plan: list[PlannedCall] | None,
+        hidden: list[bool] | None = None,
+    ) -> None:
         self.chan = chan
+        self.hidden = hidden or [False] * len(plan or ())
+        """Per planned call: whether its test is hidden (its arguments go out last)."""
+        self.live = 0
+        """Calls sent one by one (tests run as written)."""
         self.namespace: dict[str, Any] = {}
         self.answered_in: float | None = None
         self.deadline = deadline
@@ -110,6 +117,7 @@ class Trial:
             msg = {"op": Op.CALL, "pickle": _pickle((args, kwargs)).hex()}
         record: CallRecord = {"call": label(self.name, args, kwargs)}
         self.calls.append(record)
+        self.live += 1
         start = time.perf_counter()
         try:
             self.chan.send(msg, self.deadline)
@@ -124,6 +132,10 @@ class Trial:
     def prefetch(self) -> None:
         """Read the answers to the planned calls as they arrive.
 
+        The visible tests' arguments go first; a hidden test's only once every visible answer is
+        in, so nothing the candidate says about a visible test (which a model may see) can hold
+        a hidden test's arguments.
+
         Answers computed ahead arrive together, so arrival times cannot time them one by one.
         The candidate's own figure is used instead, capped so that the time it claims never
         exceeds what passed here since it was started (it may claim less: a candidate can look
@@ -131,35 +143,59 @@ class Trial:
         """
         if not self.plan:
             return
+        plan = list(self.plan)
+        groups = [[i for i in range(len(plan)) if not self.hidden[i]], [i for i in range(len(plan)) if self.hidden[i]]]
+        if len(self.hidden) != len(plan):  # cannot happen (one flag per test); never guess
+            groups = [list(range(len(plan))), []]
         # The arguments go out only now, after the candidate is defined: code running at import
         # cannot see them, so all the work on them happens within the span timed below.
         sent = time.perf_counter()
-        request: PlanRequest = {"op": Op.PLAN, "calls": [{"args": c["args"], "kwargs": c["kwargs"]} for c in self.plan]}
-        self.chan.send(request, self.deadline)
+        got: dict[int, tuple[Answer, float]] = {}
         claimed = 0.0
-        for _ in self.plan:
-            try:
-                reply: Answer | None = self.chan.recv(self.deadline)  # type: ignore[assignment]
-            except Abort as e:
-                self.after_answers = e
-                return
-            if reply is None:
-                self.after_answers = Abort("crashed", "")
-                return
-            t = reply.get("t")
-            t = float(t) if isinstance(t, (int, float)) and t == t and t > 0 else 0.0
-            t = min(t, max(0.0, self.chan.arrived - sent - claimed))
-            claimed += t
-            self.answers.append((reply, t))
+        for group in groups:
+            if not group:
+                continue
+            calls: list[PlanCall] = [{"args": plan[i]["args"], "kwargs": plan[i]["kwargs"]} for i in group]
+            request: PlanRequest = {"op": Op.PLAN, "calls": calls}
+            self.chan.send(request, self.deadline)
+            for i in group:
+                reply = self._next()
+                if reply is None:
+                    self._keep(got, len(plan))
+                    return
+                t = reply.get("t")
+                t = float(t) if isinstance(t, (int, float)) and t == t and t > 0 else 0.0
+                t = min(t, max(0.0, self.chan.arrived - sent - claimed))
+                claimed += t
+                got[i] = (reply, t)
+        self._keep(got, len(plan))
         self.answered_in = self.chan.arrived - sent
+
+    def _next(self) -> Answer | None:
+        """The next planned answer; ``None`` (and ``after_answers`` set) when there is none."""
+        try:
+            reply: Answer | None = self.chan.recv(self.deadline)  # type: ignore[assignment]
+        except Abort as e:
+            self.after_answers = e
+            return None
+        if reply is None:
+            self.after_answers = Abort("crashed", "")
+        return reply
+
+    def _keep(self, got: dict[int, tuple[Answer, float]], n: int) -> None:
+        """The answers in test order, up to the first one missing (later tests get the abort)."""
+        for i in range(n):
+            if i not in got:
+                return
+            self.answers.append(got[i])
 
     def _answer(self, reply: Answer, args: tuple[Any, ...], record: CallRecord) -> Any:
         if "value" in reply:
             try:
                 value = from_tree(reply["value"])
                 after = from_tree(reply["args"]) if "args" in reply else None
-            except Unserializable as e:
-                raise Abort("unserializable", f"returned a malformed value ({e})") from None
+            except Exception as e:  # from_tree raises only Unserializable; anything else is the candidate's too
+                raise Abort("unserializable", f"returned a malformed value ({text(e, 200)})") from None
             if isinstance(after, list) and len(after) == len(args):
                 _copy_back(args, after)
             record["got"] = short(value, 120)
@@ -189,17 +225,30 @@ def _pickle(obj: object) -> bytes:
         return cloudpickle.dumps(obj, protocol=4)  # type: ignore[no-any-return]
 
 
+_REFILLED = (dict, set, collections.OrderedDict, collections.Counter)
+
+
 def _copy_back(args: tuple[Any, ...], after: list[Any]) -> None:
     for old, new in zip(args, after, strict=True):
         if type(old) is list and type(new) is list:
             old[:] = new
-        elif (type(old) is dict and type(new) is dict) or (type(old) is set and type(new) is set):
+        elif type(old) is type(new) and type(old) in _REFILLED:
             old.clear()
-            old.update(new)
+            if isinstance(old, dict):
+                for k, v in new.items():  # item by item: Counter's own update would add counts
+                    old[k] = v
+            else:
+                old.update(new)
 
 
 def _rebuild(kind: str, message: str, where: str) -> BaseException:
-    """The trusted side's own exception standing for the one the candidate raised."""
+    """The trusted side's own exception standing for the one the candidate raised.
+
+    Whatever ``kind`` says, building it must never raise here: an exception escaping this
+    function would be taken for the candidate's (a test expecting ``TypeError`` would pass on a
+    consistent-MRO ``TypeError`` of our own). So every failure falls back to a class whose bases
+    cannot conflict: :class:`CandidateRaised` alone (it is an ``Exception``).
+    """
     base: Any = getattr(builtins, kind, None)
     if kind in ("StopIteration", "StopAsyncIteration"):
         # As PEP 479 does for generators: raised for real, it would silently end the test's
@@ -207,13 +256,16 @@ def _rebuild(kind: str, message: str, where: str) -> BaseException:
         base = RuntimeError
     if not (isinstance(base, type) and issubclass(base, Exception)):
         base = CONTEXT_EXC.get(kind)
-    if not (isinstance(base, type) and issubclass(base, Exception)):
-        base = Exception
+    if not (isinstance(base, type) and issubclass(base, Exception)) or issubclass(CandidateRaised, base):
+        base = None  # plain Exception (or a forged name): CandidateRaised is one already
     name = kind if kind.isidentifier() else "CandidateError"
-    cls = type(name, (base, CandidateRaised), {"__module__": "candidate"})
-    try:
-        err: BaseException = cls(message)
-    except Exception:  # an exception class with a demanding __init__
-        err = type(name, (Exception, CandidateRaised), {})(message)
-    err.where = where  # type: ignore[attr-defined]
+    err: BaseException | None = None
+    if base is not None:
+        try:  # a context class may have a metaclass or an __init__ of its own: any of it may fail
+            err = type(name, (base, CandidateRaised), {"__module__": "candidate"})(message)
+        except Exception:
+            err = None
+    if err is None:
+        err = type(name, (CandidateRaised,), {"__module__": "candidate"})(message)
+    err.where = where  # type: ignore[union-attr]
     return err

@@ -10,17 +10,23 @@ import contextlib
 import json
 import os
 import select
+import signal
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._codec import _encode
 from ._protocol import Size
 
-__all__ = ["Abort", "Channel"]
+__all__ = ["Abort", "Channel", "alarm"]
 
 _HEAD = 4
+_WATCH_S = 0.1
+"""How often ``watch`` runs while waiting."""
+_DRAIN_BUDGET = 1 << 20
+"""Bytes of output read per drain: a few pipefuls, then back to the deadline and the socket."""
 _decode = json.JSONDecoder().decode  # made once: json.loads() checks the encoding on every call
 
 
@@ -54,6 +60,7 @@ class Channel:
         self.eof = False
         self.out_eof = False
         self.watch: Callable[[], None] | None = None
+        self.watched = time.monotonic()
         self.received = 0
         self.created = self.chunk_time = self.arrived = time.perf_counter()
         self.poller = select.poll()
@@ -66,10 +73,12 @@ class Channel:
         with contextlib.suppress(OSError):
             os.close(self.out_fd)
 
-    def drain_output(self) -> None:
-        """Read what the candidate printed so far: the first ``Size.OUTPUT_KEPT`` bytes are
-        kept, the rest only counted (a pipe left full would block the candidate)."""
-        while not self.out_eof:
+    def drain_output(self, budget: int = _DRAIN_BUDGET) -> None:
+        """Read what the candidate printed so far, at most ``budget`` bytes in one go (a writer
+        on another core can keep the pipe full forever): the first ``Size.OUTPUT_KEPT`` bytes
+        are kept, the rest only counted (a pipe left full would block the candidate)."""
+        end = self.output_bytes + budget
+        while not self.out_eof and self.output_bytes < end:
             try:
                 chunk = os.read(self.out_fd, 1 << 16)
             except (BlockingIOError, OSError):
@@ -139,12 +148,15 @@ class Channel:
     def _wait(self, deadline: float, event: int) -> None:
         self.poller.modify(self.sock.fileno(), event)
         while True:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 raise Abort("timeout", "")
-            ready = self.poller.poll(min(left, 0.1) * 1000)
-            if not ready and self.watch is not None:
+            if self.watch is not None and now - self.watched >= _WATCH_S:
+                # By the clock, not when idle: output that never stops must not skip the check.
+                self.watched = now
                 self.watch()
+            ready = self.poller.poll(min(left, _WATCH_S) * 1000)
             mine = False
             for fd, ev in ready:
                 if fd == self.out_fd:
@@ -153,3 +165,24 @@ class Channel:
                     mine = True
             if mine:
                 return
+
+
+@contextlib.contextmanager
+def alarm(deadline: float) -> Iterator[None]:
+    """Bound the trusted side too, by ``deadline`` plus half a second: a test can loop on its
+    own, outside any call, and decoding what a candidate sent can be slow (a set of ints with
+    equal hashes builds in quadratic time). Raises :class:`Abort` ``timeout`` when it fires."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def fire(signum: int, frame: Any) -> None:
+        raise Abort("timeout", "")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, deadline - time.monotonic() + 0.5))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

@@ -2,10 +2,13 @@
 
 Only these types cross, matched by *exact* type (an ``int`` subclass with a custom ``__eq__`` is
 not an int): None, bool, int, float, complex, str, bytes, and list, tuple, dict, set, frozenset
-of those. ``collections.Counter``, ``defaultdict`` and ``OrderedDict`` arrive as plain
-dicts. :func:`decode` is what the trusted side runs on bytes a candidate produced, so it
-builds every value itself and accepts nothing else; whatever a candidate sends, the result is
-plain data or :class:`Unserializable`.
+of those. Each keeps the equality it has in the user's kernel: ``collections.OrderedDict`` and
+``Counter`` cross as themselves (two ``OrderedDict`` compare in order; a ``Counter`` ignores zero
+counts), ``defaultdict`` as a plain dict (it compares as one). :func:`decode` is what the
+trusted side runs on bytes a candidate produced, so it builds every value itself and accepts
+nothing else; whatever a candidate sends, the result is plain data or :class:`Unserializable`
+(never another exception: a failure is the sender's). Building can still be slow (a set of
+ints with equal hashes is quadratic): callers decode under their candidate's deadline.
 
 This module is shipped as source into the kernels and the sandbox: standard library only.
 """
@@ -26,8 +29,11 @@ MAX_BYTES = Size.MESSAGE
 """Largest encoded value or framed message accepted (see ``_protocol.Size``)."""
 
 _MAX_DEPTH = 200
-_DICTS = (collections.Counter, collections.defaultdict, collections.OrderedDict)
-"""Compare equal to plain dicts with the same items (MBPP returns them), so they cross as dicts."""
+_DICT_TAGS: dict[type, str] = {
+    dict: "D", collections.defaultdict: "D", collections.OrderedDict: "O", collections.Counter: "N",
+}
+"""The dicts that cross, by exact type. A defaultdict compares as a plain dict, so it crosses as
+one; OrderedDict and Counter compare differently (order; zero counts) and keep their type."""
 _SMALL = 1 << 62  # larger ints travel as hex: int(s, 16) is linear and not limited by int_max_str_digits
 
 
@@ -61,10 +67,10 @@ def _enc(v: Any, depth: int) -> Any:
         return ["L", *(_enc(x, d) for x in v)]
     if t is tuple:
         return ["T", *(_enc(x, d) for x in v)]
-    if t is dict or t in _DICTS:
-        # The standard library's dict subclasses arrive as plain dicts; their items are read with
-        # dict's own method, so a patched subclass cannot change what is sent.
-        out: list[Any] = ["D"]
+    tag = _DICT_TAGS.get(t)
+    if tag is not None:
+        # Items are read with dict's own method, so a patched subclass cannot change what is sent.
+        out: list[Any] = [tag]
         for k, x in dict.items(v):
             out.append(_enc(k, d))
             out.append(_enc(x, d))
@@ -95,8 +101,13 @@ def from_tree(tree: Any) -> object:
         return _dec(tree, 0)
     except Unserializable:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, RecursionError, UnicodeError) as e:
+    except Exception as e:  # whatever building it raised (OverflowError, MemoryError, ...): the sender's
         raise Unserializable(f"malformed value ({type(e).__name__})") from None
+
+
+_DICT_TYPES: dict[str, type[dict[Any, Any]]] = {
+    "D": dict, "O": collections.OrderedDict, "N": collections.Counter,
+}
 
 
 def _dec(v: Any, depth: int) -> object:
@@ -116,10 +127,13 @@ def _dec(v: Any, depth: int) -> object:
         return {_dec(x, d) for x in items}
     if tag == "F":
         return frozenset(_dec(x, d) for x in items)
-    if tag == "D":
+    if tag in _DICT_TYPES:
         if len(items) % 2:
             raise Unserializable("malformed dict")
-        return {_dec(items[i], d): _dec(items[i + 1], d) for i in range(0, len(items), 2)}
+        out = _DICT_TYPES[tag]()
+        for i in range(0, len(items), 2):
+            out[_dec(items[i], d)] = _dec(items[i + 1], d)  # (Counter's update would add counts)
+        return out
     if tag == "I" and len(items) == 1 and type(items[0]) is str:
         return int(items[0], 16)
     if tag == "B" and len(items) == 1 and type(items[0]) is str:
@@ -137,7 +151,11 @@ def canonical(tree: Any) -> str:
             tag, items = t[0], [canon(x) for x in t[1:]]
             if tag in ("S", "F"):
                 items.sort(key=lambda x: json.dumps(x, sort_keys=True))
-            elif tag == "D":
+            elif tag in ("D", "N", "O"):
+                # As one kind of dict: they compare equal to plain dicts with the same items
+                # (OrderedDict's order and Counter's zeros make == intransitive; no digest can
+                # follow that, and ranking only needs "same answer", verdicts compare for real).
+                tag = "D"
                 pairs = sorted(
                     zip(items[::2], items[1::2], strict=True), key=lambda kv: json.dumps(kv[0], sort_keys=True)
                 )

@@ -6,8 +6,9 @@ Two bubblewrap layers, built from the same list of read-only paths:
   ``/tmp`` (also its HOME and working directory), the interpreter and its packages read-only,
   and one private directory holding this kernel's Jupyter connection file and IPC sockets;
 * the **zygote** sandbox, started by the kernel inside its own: the same view minus the
-  connection directory and ``/proc``, a fresh ``/tmp``, the zygote as PID 1 (so candidates can
-  neither signal it nor outlive it), and no further user namespaces.
+  connection directory and ``/proc``, read-only everywhere but a fresh ``/tmp`` (256 MB) and
+  ``/dev/shm`` (64 MB), the zygote as PID 1 (so candidates can neither signal it nor outlive
+  it), and no further user namespaces.
 
 Nothing else of the host is mounted: not the user's home, not the working directory, not the
 user's Jupyter runtime directory. Environment variables pass only through an allowlist, so API
@@ -97,9 +98,12 @@ class Isolation:
         """bwrap arguments for the zygote, run from inside the kernel sandbox."""
         if not self.sandboxed:
             return []
-        # A small /dev/shm of its own (bwrap's would be half the RAM), emptied after each candidate.
-        return [_bwrap(), *_common(), "--size", str(_SHM_BYTES), "--tmpfs", "/dev/shm",
-                "--as-pid-1", "--disable-userns", "--"]
+        # Everything read-only but two small tmpfs mounts of its own, /tmp and /dev/shm (bwrap's
+        # /dev/shm would be half the RAM): a candidate that writes there leaves them to no one,
+        # the zygote is replaced with fresh ones. The root (/, /etc, /root) and /dev, tmpfs
+        # made by bwrap, are remounted read-only: nothing can be planted there for the next one.
+        return [_bwrap(), *_common(), "--remount-ro", "/dev", "--size", str(_SHM_BYTES), "--tmpfs", "/dev/shm",
+                "--remount-ro", "/", "--as-pid-1", "--disable-userns", "--"]
 
 
 def visible_paths() -> tuple[str, ...]:

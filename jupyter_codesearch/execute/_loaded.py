@@ -6,17 +6,25 @@ Shipped into the kernel as source: standard library only.
 from __future__ import annotations
 
 import ast
+import contextlib
+import os
 import pickle
+import select
+import signal
 import sys
+import time
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from ._candidate import CONTEXT_EXC
+from ._channel import Abort, alarm
 from ._instrument import Check, compile_item, fast_check
 from ._protocol import CONTEXT_MODULE, ContextRequest, Op, PlannedCall, SpecPayload
+from ._shown import text
 
-__all__ = ["LoadedSpec", "ScoreStep", "Step", "load", "namespace"]
+__all__ = ["CONTEXT_S", "LoadedSpec", "ScoreStep", "SpecFailed", "Step", "load", "namespace", "spec_code"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +72,46 @@ class LoadedSpec:
         return tuple(s for s in self.steps if s.kind == "test")
 
 
-def load(payload: SpecPayload) -> LoadedSpec:
-    """Compile a spec sent by the caller; raises what compiling the user's code raises."""
+CONTEXT_S = 60.0
+"""Longest the spec's context may take on the trusted side (as in the zygote: ``context_timeout``)."""
+
+
+class SpecFailed(BaseException):
+    """The spec itself cannot be run here (its code exits, interrupts, or runs past its deadline):
+    the caller's error, said once, never a verdict on a candidate. A BaseException so that no
+    ``except Exception`` on the way turns it into one."""
+
+
+@contextlib.contextmanager
+def spec_code(what: str, seconds: float | None = None) -> Iterator[None]:
+    """Run the user's own code (context, expected values, tests as written) so that what would
+    end the kernel or hang it ends in :class:`SpecFailed` instead. ``os._exit`` and ``os.abort``
+    raise SystemExit meanwhile: a kernel is not the user's to end."""
+    exits = os._exit, os.abort
+
+    def refuse(*_: object) -> NoReturn:
+        raise SystemExit("os._exit() or os.abort() called")
+
+    os._exit = os.abort = refuse  # type: ignore[assignment]
+    try:
+        if seconds is None:  # within a candidate's run: its own alarm bounds it
+            yield
+        else:
+            try:
+                with alarm(time.monotonic() + seconds - 0.5):  # the alarm adds half a second
+                    yield
+            except Abort:
+                raise SpecFailed(f"{what} did not finish within {seconds:g} s") from None
+    except (SystemExit, KeyboardInterrupt) as e:
+        raise SpecFailed(f"{what} raised {type(e).__name__}" + (f": {text(e, 200)}" if str(e) else "")) from None
+    finally:
+        os._exit, os.abort = exits
+
+
+def load(payload: SpecPayload, context_s: float = CONTEXT_S, values_s: float = CONTEXT_S) -> LoadedSpec:
+    """Compile a spec sent by the caller, and run its context once (within ``context_s``) and,
+    with a plan, its expected values (within ``values_s``). Raises what compiling the user's
+    code raises, or :class:`SpecFailed`."""
     name = payload["name"]
     partial = LoadedSpec(
         key=payload["key"],
@@ -83,9 +129,97 @@ def load(payload: SpecPayload) -> LoadedSpec:
         fast=None,
         score=_score_step(payload),
     )
+    _rehearse(partial, context_s, values_s)
+    try:
+        with spec_code("the spec's context", context_s):
+            ns = namespace(partial)
+    except Exception:  # reported with every candidate's verdict, as the zygote will see it too
+        return partial
     if partial.plan is None:
         return partial
-    return replace(partial, fast=_fast_checks(partial))
+    with spec_code("computing the tests' expected values", values_s):
+        fast = _fast_checks(partial, ns)
+    return replace(partial, fast=fast)
+
+
+_CONTEXT_DONE = b"context done\n"
+
+
+def _rehearse(spec: LoadedSpec, context_s: float, values_s: float) -> None:
+    """Run the context and the expected values once in a forked child, killed at its deadline:
+    a signal cannot stop a loop in C (``sum(range(10**13))``) and nothing here can survive an
+    exit that bypasses Python, so this process runs them only once they are known to end.
+    Raises :class:`SpecFailed` with what went wrong."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: report and leave, whatever happens
+        try:
+            os.close(r)
+            _rehearsal(spec, w)
+        finally:
+            os._exit(0)
+    os.close(w)
+    status = 0
+    try:
+        said = _watch(r, context_s, values_s)
+    finally:
+        os.close(r)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)  # not reaped yet: the pid is still its own
+        with contextlib.suppress(ChildProcessError):
+            status = os.waitpid(pid, 0)[1]
+    if said is not None:
+        raise SpecFailed(said.replace("{status}", _wait_status(status)))
+
+
+def _rehearsal(spec: LoadedSpec, out: int) -> None:  # pragma: no cover - runs in the forked child
+    devnull = open(os.devnull, "w")  # the kernel's streams talk to threads a fork does not have
+    sys.stdout = sys.stderr = devnull
+    said = ""
+    try:
+        try:
+            with spec_code("the spec's context"):
+                ns = namespace(spec)
+        except Exception:
+            ns = None  # reported with every verdict
+        os.write(out, _CONTEXT_DONE)
+        if ns is not None and spec.plan is not None:
+            with spec_code("computing the tests' expected values"):
+                _fast_checks(spec, ns)
+    except SpecFailed as e:
+        said = str(e)
+    except BaseException as e:
+        said = f"the spec raised {type(e).__name__}"
+    os.write(out, ("said:" + said).encode("utf-8", "replace")[:2000])
+
+
+def _watch(r: int, context_s: float, values_s: float) -> str | None:
+    """What the rehearsal said went wrong (``None``: nothing), given each part its deadline."""
+    heard = b""
+    what, deadline = "the spec's context", time.monotonic() + context_s
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return f"{what} did not finish within {context_s if what.endswith('context') else values_s:g} s"
+        ready, _, _ = select.select([r], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        heard += chunk
+        if what.endswith("context") and heard.startswith(_CONTEXT_DONE):
+            what, deadline = "computing the tests' expected values", time.monotonic() + values_s
+    said = heard.removeprefix(_CONTEXT_DONE)
+    if not said.startswith(b"said:"):
+        return f"{what} ended the process ({{status}})"
+    return said[5:].decode("utf-8", "replace") or None
+
+
+def _wait_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.WEXITSTATUS(status)}"
 
 
 def _score_step(payload: SpecPayload) -> ScoreStep | None:
@@ -110,13 +244,12 @@ def namespace(spec: LoadedSpec) -> dict[str, Any]:
     return ns
 
 
-def _fast_checks(spec: LoadedSpec) -> tuple[Check, ...] | None:
+def _fast_checks(spec: LoadedSpec, ns: dict[str, Any]) -> tuple[Check, ...] | None:
     """For planned specs: each test as a check of the candidate's answer against a value
     computed here once (the tests' other side never involves the candidate, and setup never
     touches it). Saves running the tests' code for every candidate; ``None`` when anything is
     not that simple (the tests then run as written)."""
     try:
-        ns = namespace(spec)
         checks = []
         for step in spec.steps:
             node = ast.parse(step.source).body[0]

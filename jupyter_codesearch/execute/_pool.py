@@ -25,10 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from .._exceptions import SandboxError
+from .._exceptions import SandboxError, SpecError
 from .._model import Behaviour, Limits, Status, Verdict
 from ..spec import Spec
+from ._cgroup import limit_processes, release, sweep_stale
 from ._isolation import Isolation
+from ._loaded import CONTEXT_S
 from ._payload import spec_payload
 from ._protocol import (
     MIME,
@@ -49,7 +51,7 @@ _BATCH = 256
 _UIDS = itertools.count()
 _START_TIMEOUT = 120.0
 
-ZYGOTE_MODULES = ("_protocol", "_codec", "_sandbox")
+ZYGOTE_MODULES = ("_protocol", "_codec", "_scratch", "_sandbox")
 """Shipped into the zygote, in import order (each imports only those before it)."""
 KERNEL_MODULES = (
     "_protocol", "_codec", "_shown", "_channel", "_zygote", "_instrument", "_candidate", "_loaded", "_score", "_tests",
@@ -117,6 +119,7 @@ class _Kernel:
         self.number = number
         self.km: Any = None
         self.kc: Any = None
+        self.cgroup: str | None = None
         self.loaded: set[str] = set()
 
     async def start(self) -> None:
@@ -162,13 +165,16 @@ class _Kernel:
             await self.kc.wait_for_ready(timeout=_START_TIMEOUT)
         except RuntimeError as e:
             raise SandboxError(f"a verification kernel did not start: {e}") from None
+        process = getattr(self.km.provisioner, "process", None)
+        if iso.sandboxed and process is not None:  # the rlimit does not hold for root: a cgroup
+            self.cgroup = limit_processes(process.pid, f"k{self.number}-{process.pid}")
         cfg: KernelConfig = {
             "python": iso.python,
             "zygote_prefix": iso.zygote_prefix(),
             "zygote_env": iso.kernel_env("/tmp/home" if iso.sandboxed else home, "/nonexistent"),
             "zygote_boot": zygote_boot(),
             "tmp": "/tmp" if iso.sandboxed else home,
-            "context_timeout": 60.0,
+            "context_timeout": CONTEXT_S,
             "cpu": _core_for(self.number),
         }
         code = bootstrap(KERNEL_MODULES, f"__cs__ = {REMOTE_PACKAGE}._evaluator.Evaluator({cfg!r})")
@@ -187,7 +193,8 @@ class _Kernel:
                     await self.km.kill_kernel()
             with contextlib.suppress(Exception):
                 await self.km.cleanup_resources()
-        self.km = self.kc = None
+        release(self.cgroup)
+        self.km = self.kc = self.cgroup = None
 
     async def restart(self) -> None:
         await self.stop()
@@ -210,6 +217,7 @@ class _Kernel:
         msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
         started = last = time.monotonic()
         error: str | None = None
+        spec_error: str | None = None
         while True:
             now = time.monotonic()
             if now - started > timeout or (progress_timeout and now - last > progress_timeout):
@@ -227,6 +235,8 @@ class _Kernel:
             if kind == "display_data" and MIME in content.get("data", {}):
                 last = time.monotonic()
                 data: Published = json.loads(content["data"][MIME])
+                if "spec_error" in data:
+                    spec_error = data["spec_error"]
                 for report in data.get("verdicts", data.get("probes", [])):
                     on_report(report)
             elif kind == "error":
@@ -235,6 +245,8 @@ class _Kernel:
                 break
         with contextlib.suppress(queue.Empty):
             await kc.get_shell_msg(timeout=5)
+        if spec_error is not None:
+            raise SpecError(f"the spec cannot be run: {spec_error}")
         if error is not None:
             raise SandboxError(f"verification kernel error: {error}")
 
@@ -268,6 +280,7 @@ class KernelPool:
             return
         t0 = time.monotonic()
         _sweep_stale_runtime_dirs()
+        sweep_stale()
         # Short, private (0700) and outside the user's directories: IPC socket paths live here.
         # The owner's pid in the name lets a later pool clean up after one that was killed.
         self.runtime_dir = tempfile.mkdtemp(prefix=f"codesearch-{os.getpid()}-")
@@ -381,7 +394,10 @@ class KernelPool:
         try:
             if spec.key not in kernel.loaded:
                 load = json.dumps(spec_payload(spec))
-                await kernel.execute(f"__cs__.{Op.LOAD_SPEC}({load!r})", on_report, timeout=60)
+                await kernel.execute(
+                    f"__cs__.{Op.LOAD_SPEC}({load!r}, {limits.timeout!r})", on_report,
+                    timeout=CONTEXT_S + limits.timeout + 30,
+                )
                 kernel.loaded.add(spec.key)
             payload, method = _batch_payload(spec, batch, limits, probes)
             # Each candidate reports within its timeout (the evaluator enforces it); allow
@@ -391,6 +407,11 @@ class KernelPool:
                 timeout=len(batch) * (limits.timeout + 5) + 60,
                 progress_timeout=limits.timeout + 30,
             )
+        except SpecError as e:  # the spec's own code cannot run: nobody's verdict, the caller's error
+            for job in pending.values():
+                if not job.future.done():
+                    job.future.set_exception(e)
+            return
         except (TimeoutError, SandboxError) as e:
             # The candidate in flight is the first one without a verdict; it pays for the loss.
             in_flight = next((i for i in order if i in pending), None)

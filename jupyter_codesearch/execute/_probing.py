@@ -8,8 +8,8 @@ library only.
 
 from __future__ import annotations
 
-from ._channel import Abort
-from ._codec import Unserializable, from_tree, value_digest
+from ._channel import Abort, alarm
+from ._codec import from_tree, value_digest
 from ._loaded import LoadedSpec
 from ._protocol import Answer, BehaviourReport, FirstMessage, LimitsPayload, Op, PlanCall, PlanRequest
 from ._shown import short, text
@@ -33,9 +33,10 @@ def answer_behaviour(reply: Answer) -> BehaviourReport:
     if "value" in reply:
         try:
             value = from_tree(reply["value"])
-        except Unserializable:
+            digest = value_digest(reply["value"])
+        except Exception:  # whatever the candidate's answer makes fail is its own behaviour
             return status_behaviour("unserializable", "unserializable")
-        return {"kind": "value", "detail": value_digest(reply["value"]), "shown": short(value, 120)}
+        return {"kind": "value", "detail": digest, "shown": short(value, 120)}
     if "unserializable" in reply:
         return status_behaviour("unserializable", "unserializable")
     kind = text(reply.get("raised") or reply.get("exit") or "Exception", 100)
@@ -55,23 +56,26 @@ def probe_one(
         return [status_behaviour(started.status, started.error)] * len(calls)
     chan, deadline = started.chan, started.deadline
     found: list[BehaviourReport] = []
+    aborted = False
     try:
-        first: FirstMessage | None = chan.recv(deadline)  # type: ignore[assignment]
-        if first is None or "ready" not in first:
-            why = "invalid" if first is not None and "invalid" in first else "crashed"
-            found = [status_behaviour(why, why)] * len(calls)
-        else:
-            request: PlanRequest = {"op": Op.PLAN, "calls": calls}
-            chan.send(request, deadline)
-            for _ in calls:
-                reply: Answer | None = chan.recv(deadline)  # type: ignore[assignment]
-                if reply is None:
-                    break
-                found.append(answer_behaviour(reply))
+        with alarm(deadline):  # decoding answers is bounded by the candidate's deadline too
+            first: FirstMessage | None = chan.recv(deadline)  # type: ignore[assignment]
+            if first is None or "ready" not in first:
+                why = "invalid" if first is not None and "invalid" in first else "crashed"
+                found = [status_behaviour(why, why)] * len(calls)
+            else:
+                request: PlanRequest = {"op": Op.PLAN, "calls": calls}
+                chan.send(request, deadline)
+                for _ in calls:
+                    reply: Answer | None = chan.recv(deadline)  # type: ignore[assignment]
+                    if reply is None:
+                        break
+                    found.append(answer_behaviour(reply))
     except Abort as e:
         found.append(status_behaviour(e.status, e.status))
+        aborted = True
     finally:
-        spawner.done_with()
+        spawner.done_with(now=aborted)
         chan.close()
     missing = len(calls) - len(found)
     if missing > 0:

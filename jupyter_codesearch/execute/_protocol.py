@@ -58,6 +58,7 @@ __all__ = [
     "SpawnRequest",
     "Spawned",
     "SpecPayload",
+    "Stale",
     "SynthLine",
     "SynthRequest",
     "VerdictReport",
@@ -85,6 +86,7 @@ class Op(str, enum.Enum):
     INVALID = "invalid"
     REAP = "reap"
     REAPED = "reaped"
+    STALE = "stale"
     # evaluator -> candidate
     CALL = "call"
     PLAN = "plan"
@@ -113,7 +115,7 @@ class Size:
     """A candidate's stdout and stderr kept for its verdict; the rest is drained and counted."""
     FILE: Final = 16 << 20
     """``RLIMIT_FSIZE`` of a candidate: room for scratch files, not for filling the sandbox's
-    256 MB ``/tmp`` (which is emptied after every candidate)."""
+    256 MB ``/tmp`` (a candidate that writes there gets a fresh sandbox after it)."""
 
 
 # -- caller <-> kernel ------------------------------------------------------------------------------
@@ -235,6 +237,8 @@ class ReportedTest(_ReportedTestKeys, total=False):
     error: str
     duration_s: float
     calls: list[CallRecord]
+    withheld: bool
+    """Never shown to a model: it ran after a hidden test had called the candidate."""
 
 
 class _VerdictKeys(TypedDict):
@@ -278,12 +282,18 @@ class Published(TypedDict, total=False):
 
     verdicts: list[VerdictReport]
     probes: list[ProbeReport]
+    spec_error: str
+    """The spec cannot be run (its context or tests exit, interrupt, or pass their deadline):
+    the batch ends without verdicts and the caller raises ``SpecError``."""
 
 
 # -- kernel <-> zygote ------------------------------------------------------------------------------
 
 
 class Hello(TypedDict):
+    """In the sandbox, carries descriptors of its scratch mounts (``/tmp``, ``/dev/shm``): what
+    is written there counts against the candidate's memory (``fstatvfs``)."""
+
     op: Literal[Op.HELLO]
     pid: int
     pidns: bool
@@ -347,6 +357,14 @@ class Invalid(TypedDict):
 
     op: Literal[Op.INVALID]
     error: str
+
+
+class Stale(TypedDict):
+    """The answer to ``spawn`` once a candidate has written to the scratch space: no candidate
+    gets what an earlier one left, so the kernel replaces the zygote (fresh mounts) and asks
+    the new one."""
+
+    op: Literal[Op.STALE]
 
 
 class ReapRequest(TypedDict):

@@ -22,7 +22,10 @@ trusted side decodes every answer itself, so a candidate can only ever claim a p
 When the trusted side is done with a candidate it asks the zygote to *reap*: every process the
 candidate left behind is killed (``kill(-1)`` from PID 1 of the sandbox; without a sandbox, the
 candidate's process group and anything reparented to the zygote, which is a child subreaper)
-and the candidate's wait status is reported.
+and the candidate's wait status is reported. The sandbox is read-only but for its scratch
+(``/tmp``, ``/dev/shm``); after a candidate the zygote only *stats* the scratch, and if anything
+changed it answers the next spawn ``stale`` and is replaced with fresh mounts (nothing a
+candidate made is ever walked).
 
 The messages are declared in ``_protocol``. Shipped into the sandbox as source together with
 ``_protocol`` and ``_codec``; standard library only.
@@ -30,7 +33,6 @@ The messages are declared in ``_protocol``. Shipped into the sandbox as source t
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import gc
 import io
@@ -62,7 +64,9 @@ from ._protocol import (
     Size,
     Spawned,
     SpawnRequest,
+    Stale,
 )
+from ._scratch import STALE, check_scratch, note_clean, open_scratch
 
 _CALL_FD = 3
 _PR_SET_DUMPABLE = 4
@@ -109,7 +113,10 @@ def zygote_main(ctl_fd: int) -> None:
     context = types.ModuleType(CONTEXT_MODULE)
     sys.modules[CONTEXT_MODULE] = context
     hello: Hello = {"op": Op.HELLO, "pid": os.getpid(), "pidns": in_own_pidns}
-    send_msg(ctl, hello)
+    scratch = open_scratch() if in_own_pidns else []
+    send_msg(ctl, hello, tuple(scratch))  # the kernel counts what is written there as memory
+    for fd in scratch:
+        os.close(fd)
     current = 0  # the candidate alive now, if any: the one a reap is about
     while True:
         got = recv_msg(ctl, fds=False)
@@ -123,6 +130,10 @@ def zygote_main(ctl_fd: int) -> None:
             if current:  # the previous candidate, done with: swept here, no message of its own
                 _reap(current, False, in_own_pidns)
                 current = 0
+            if STALE[0]:  # an earlier candidate wrote to the scratch: this sandbox is done
+                stale: Stale = {"op": Op.STALE}
+                send_msg(ctl, stale)
+                continue
             code = _compile(msg["source"])
             if isinstance(code, str):  # invalid: no process needed to say so
                 invalid: Invalid = {"op": Op.INVALID, "error": code}
@@ -167,6 +178,8 @@ def _load_context(module: types.ModuleType, msg: ContextRequest) -> ContextReply
     finally:
         sys.stdout.flush()
     _MAX_FD[0] = _highest_fd()  # the context may have opened some
+    if _IN_OWN_PIDNS[0]:
+        note_clean()
     # Forked children share these pages copy-on-write; keep the collector from touching them.
     gc.collect()
     gc.freeze()
@@ -189,9 +202,10 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     ours.close()
     os.close(out_r)
     try:
-        pid = os.fork()
+        pid = _fork()
     except OSError:  # no candidate: the trusted side sees its channel close at once
         pid = 0
+        STALE[0] = True  # and the next one gets a fresh sandbox
     else:
         if pid == 0:  # the candidate
             try:
@@ -202,6 +216,27 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
     theirs.close()
     os.close(out_w)
     return pid
+
+
+def _fork() -> int:
+    """Fork; when the process limit is taken by what an earlier candidate left dying (swept
+    but not yet reaped), reap it all, synchronously, and try once more."""
+    try:
+        return os.fork()
+    except BlockingIOError:  # EAGAIN: RLIMIT_NPROC counts processes until they are reaped
+        if not _IN_OWN_PIDNS[0]:
+            raise
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        _kill(-1)  # as PID 1: only what is left of earlier candidates
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            break  # nothing left
+        time.sleep(0.001)
+    _statuses.clear()
+    return os.fork()
 
 
 def _become_candidate(call_fd: int, out_fd: int, limits: SandboxLimits, max_fd: int) -> None:
@@ -380,7 +415,7 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
         if wait:
             _collect(pid)
         _collect(None)
-        _wipe()
+        check_scratch()
         status = _statuses.pop(pid, None)
         _statuses.clear()  # statuses of anything else are of no use (and pids get reused)
         return status
@@ -397,43 +432,6 @@ def _reap(pid: int, wait: bool, in_own_pidns: bool) -> int | None:
     status = _statuses.pop(pid, None)
     _statuses.clear()
     return status
-
-
-_WRITABLE = ("/tmp", "/tmp/home", "/tmp/work", "/dev/shm")
-_KEEP = ("/tmp/home", "/tmp/work")
-_clean_stamp: list[tuple[int, int] | None] = []
-
-
-def _stamp() -> list[tuple[int, int] | None]:
-    # Anything created below them changes one of these directories' times.
-    out: list[tuple[int, int] | None] = []
-    for d in _WRITABLE:
-        try:
-            st = os.stat(d)
-            out.append((st.st_mtime_ns, st.st_ctime_ns))
-        except OSError:
-            out.append(None)
-    return out
-
-
-def _wipe() -> None:
-    """Empty the sandbox's writable places so nothing passes from one candidate to the next."""
-    global _clean_stamp
-    if _stamp() == _clean_stamp:  # the usual case: the candidate wrote nothing
-        return
-    for top in ("/tmp", "/dev/shm"):
-        for root, dirs, files in os.walk(top, topdown=False):
-            for name in files:
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(root, name))
-            for name in dirs:
-                path = os.path.join(root, name)
-                if path not in _KEEP:
-                    with contextlib.suppress(OSError):
-                        os.rmdir(path)
-                    with contextlib.suppress(OSError):
-                        os.unlink(path)  # a symlink to a directory
-    _clean_stamp = _stamp()
 
 
 def _collect(pid: int | None, grace: float | None = None) -> None:

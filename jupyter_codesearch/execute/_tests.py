@@ -7,20 +7,16 @@ the kernel as source: standard library only.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import threading
-import time
 import types
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._candidate import CandidateRaised, Proxy, Trial
-from ._channel import Abort
+from ._channel import Abort, alarm
 from ._instrument import CMP_NAME, TRUTH_NAME, Check, record_cmp, record_truth
-from ._loaded import LoadedSpec, namespace
+from ._loaded import CONTEXT_S, LoadedSpec, SpecFailed, namespace, spec_code
 from ._protocol import CallRecord, FirstMessage, LimitsPayload, ReportedTest, VerdictReport
 from ._score import ScoreOutcome, score_candidate
 from ._shown import text
@@ -47,10 +43,15 @@ class TestOutcome:
     error: str | None = None
     duration_s: float = 0.0
     calls: list[CallRecord] = field(default_factory=list)
+    withheld: bool = False
+    """A visible test run after a hidden one had called the candidate (tests as written): what
+    it says may hold the hidden test's arguments, so it is never shown to a model."""
 
     def report(self) -> ReportedTest:
         """Without source and hidden flag (the caller has the spec) and without empty fields."""
         out: ReportedTest = {"line": self.line, "passed": self.passed, "duration_s": self.duration_s}
+        if self.withheld:
+            out["withheld"] = True
         if self.got is not None:
             out["got"] = self.got
         if self.expected is not None:
@@ -96,7 +97,8 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
     ns: dict[str, Any] = {}
     try:  # before the candidate's clock starts: the context is the user's, not the candidate's
         if spec.fast is None:
-            ns = namespace(spec)
+            with spec_code("the spec's context", CONTEXT_S):
+                ns = namespace(spec)
     except Exception as e:
         verdict.error = f"the context failed: {type(e).__name__}: {text(e, 300)}"
         return _finish(spec, verdict).report()
@@ -105,10 +107,10 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
         verdict.status, verdict.error = started.status, started.error
         return _finish(spec, verdict).report()
     chan = started.chan
-    trial = Trial(chan, started.deadline, spec.name, spec.plan)
+    trial = Trial(chan, started.deadline, spec.name, spec.plan, [t.hidden for t in spec.tests])
     trial.namespace = ns
     try:
-        with _alarm(started.deadline):
+        with alarm(started.deadline), spec_code("the tests' setup"):
             _run_tests(spec, trial, verdict)
             if verdict.passed and spec.score is not None and trial.abort is None:
                 verdict.scored = score_candidate(spec, trial, limits)  # within the same deadline
@@ -116,10 +118,10 @@ def verify_one(spawner: Spawner, spec: LoadedSpec, index: int, source: str, limi
         trial.abort = trial.abort or e
     finally:
         status = None
-        if trial.abort is not None and trial.abort.status == "crashed":
+        if trial.abort is not None and trial.abort.status == "crashed" and not trial.abort.detail:
             status = spawner.reap(wait=True)  # its wait status explains the crash
         else:
-            spawner.done_with()
+            spawner.done_with(now=trial.abort is not None)
         chan.drain_output()
         chan.close()
     _finish(spec, verdict)
@@ -176,6 +178,7 @@ def _run_tests(spec: LoadedSpec, trial: Trial, verdict: VerdictDraft) -> None:
     ns[TRUTH_NAME] = lambda v, negate: record_truth(trial, v, negate)
     tests = verdict.tests
     raised_by_candidate = False
+    hidden_called = False  # a hidden step has sent the candidate its arguments
     broken_setup: str | None = None
     try:
         fast = iter(spec.fast or ())
@@ -187,18 +190,22 @@ def _run_tests(spec: LoadedSpec, trial: Trial, verdict: VerdictDraft) -> None:
             code: types.CodeType | Check = next(fast) if step.kind == "test" and spec.fast else step.code
             if step.kind == "setup":
                 if broken_setup is None:
+                    live = trial.live
                     try:
                         exec(step.code, ns)
                     except Exception as e:
                         broken_setup = f"setup at line {step.line} raised {type(e).__name__}: {text(e, 200)}"
                         raised_by_candidate |= isinstance(e, CandidateRaised)
+                    hidden_called |= step.hidden and trial.live > live
                 continue
-            result = TestOutcome(step.line, step.source, step.hidden)
+            result = TestOutcome(step.line, step.source, step.hidden, withheld=hidden_called and not step.hidden)
             tests.append(result)
             if broken_setup is not None:
                 result.error = broken_setup
                 continue
+            live = trial.live
             raised_by_candidate |= _run_test(trial, code, ns, result)
+            hidden_called |= step.hidden and trial.live > live
     except Abort as e:
         trial.abort = trial.abort or e
     if trial.abort is None:
@@ -232,6 +239,8 @@ def _run_test(trial: Trial, code: types.CodeType | Check, ns: dict[str, Any], re
     except Abort:
         result.error = "not run to the end: the candidate stopped"
         raise
+    except (SystemExit, KeyboardInterrupt) as e:  # only the test's own code raises these here
+        raise SpecFailed(f"the test at line {result.line} raised {type(e).__name__}") from None
     except Exception as e:
         by_candidate = isinstance(e, CandidateRaised)
         if isinstance(e, AssertionError) and not by_candidate:
@@ -278,22 +287,3 @@ def abort_message(abort: Abort, status: int | None, timeout: float) -> str:
     if status is not None and os.WIFEXITED(status):
         return f"exited with status {os.WEXITSTATUS(status)} before returning"
     return "the candidate process died"
-
-
-@contextlib.contextmanager
-def _alarm(deadline: float) -> Iterator[None]:
-    """Bound the trusted side too: a test can loop on its own, outside any call."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def fire(signum: int, frame: Any) -> None:
-        raise Abort("timeout", "")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, max(0.01, deadline - time.monotonic() + 0.5))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)

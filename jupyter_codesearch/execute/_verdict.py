@@ -22,6 +22,7 @@ def verdict_from_report(report: VerdictReport, tests_by_line: dict[int, tuple[st
             got=t.get("got"), expected=t.get("expected"),
             error=t.get("error"), duration_s=float(t.get("duration_s") or 0.0),
             calls=tuple(cast(dict[str, str], dict(c)) for c in t.get("calls", ())),
+            withheld=bool(t.get("withheld")),
         )
         for t in report["tests"]
     )

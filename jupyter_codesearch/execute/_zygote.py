@@ -25,7 +25,7 @@ from ._codec import recv_msg, send_msg
 from ._protocol import ContextReply, ContextRequest, Hello, KernelConfig, LimitsPayload, Op, Size, SpawnRequest
 from ._shown import text
 
-__all__ = ["ContextFailed", "NotStarted", "Spawner", "Started", "Zygote", "ZygoteLost", "unique_kb", "vm_size"]
+__all__ = ["ContextFailed", "NotStarted", "Spawner", "Started", "Zygote", "ZygoteLost", "unique_kb", "usage", "vm_size"]
 
 _NPROC = 64
 """Processes a candidate may have (per user namespace, so only set inside the sandbox)."""
@@ -46,6 +46,8 @@ class Zygote:
 
     def __init__(self, cfg: KernelConfig, context: ContextRequest) -> None:
         self.context = context
+        self.scratch: list[int] = []
+        self.scratch_base = 0
         ours, theirs = socket.socketpair()
         self.ctl = ours
         prefix = list(cfg["zygote_prefix"])
@@ -57,10 +59,17 @@ class Zygote:
             prefix = [*prefix[:-1], "--info-fd", str(info_w), prefix[-1]]  # last item is "--"
         self.errlog = open(os.path.join(cfg["tmp"], f"zygote-{os.getpid()}-{id(self)}.log"), "w+b")
         argv = [*prefix, cfg["python"], "-I", "-c", cfg["zygote_boot"], str(theirs.fileno())]
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.errlog,
-            pass_fds=pass_fds, env=cfg["zygote_env"], cwd=cfg["tmp"], start_new_session=True,
-        )
+        for attempt in range(40):
+            try:
+                self.proc = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.errlog,
+                    pass_fds=pass_fds, env=cfg["zygote_env"], cwd=cfg["tmp"], start_new_session=True,
+                )
+                break
+            except BlockingIOError:  # the process limit, held by a sandbox still being torn down
+                if attempt == 39:
+                    raise
+                time.sleep(0.05)
         theirs.close()
         self.pid = self.proc.pid  # the zygote's pid as we see it (bwrap's child below)
         self.pidns = False
@@ -79,12 +88,23 @@ class Zygote:
         self.as_base = vm_size(self.pid)
 
     def _handshake(self, context: ContextRequest, timeout: float) -> None:
-        hello: Hello = self.request(None, _HELLO_TIMEOUT)[0]  # type: ignore[assignment]
+        got, self.scratch = self.request(None, _HELLO_TIMEOUT)
+        hello: Hello = got  # type: ignore[assignment]
         self.pidns = bool(hello.get("pidns"))
         reply: ContextReply = self.request(context, timeout)[0]  # type: ignore[assignment]
         if not reply.get("ok"):
             err = reply.get("error", {})
             raise ContextFailed(f"{err.get('raised') or err.get('exit')}: {err.get('message', '')}")
+        self.scratch_base = self.scratch_kb()  # the context's own files are not a candidate's
+
+    def scratch_kb(self) -> int:
+        """What the sandbox's scratch mounts (tmpfs: memory) hold, in kB."""
+        total = 0
+        for fd in self.scratch:
+            with contextlib.suppress(OSError):
+                st = os.fstatvfs(fd)
+                total += (st.f_blocks - st.f_bfree) * st.f_frsize // 1024
+        return total
 
     def request(self, msg: object | None, timeout: float) -> tuple[dict[str, Any], list[int]]:
         """Send ``msg`` (if any) and wait for the reply and the descriptors that came with it."""
@@ -119,7 +139,17 @@ class Zygote:
             self.proc.kill()
         with contextlib.suppress(Exception):
             self.proc.wait(5)
+        if self.pidns:
+            # PID 1 of the sandbox exits only once every process in it has: until then they hold
+            # the process limit the next sandbox is started under.
+            end = time.monotonic() + 3.0
+            while time.monotonic() < end and not _dead(self.pid):
+                time.sleep(0.01)
         self.ctl.close()
+        for fd in self.scratch:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.scratch = []
         self.errlog.close()
         with contextlib.suppress(OSError):
             os.unlink(self.errlog.name)
@@ -155,13 +185,22 @@ class Spawner:
 
     def start(self, context: ContextRequest, name: str, source: str, limits: LimitsPayload) -> Started | NotStarted:
         """Start one candidate process for ``source`` (defining ``name``) under ``limits``."""
+        for _ in range(2):  # a stale zygote is replaced once
+            try:
+                zygote = self._zygote_for(context)
+            except ContextFailed as e:
+                return NotStarted("error", f"the context failed in the sandbox: {e}")
+            except (ZygoteLost, OSError) as e:
+                return NotStarted("error", f"the sandbox failed to start: {e}")
+            started = self._spawn(zygote, name, source, limits)
+            if started is not None:
+                return started
+            self.discard()  # an earlier candidate wrote to its scratch: a fresh sandbox, no wipe
+        return NotStarted("crashed", "could not start the candidate: the sandbox stayed stale")
+
+    def _spawn(self, zygote: Zygote, name: str, source: str, limits: LimitsPayload) -> Started | NotStarted | None:
+        """Ask ``zygote`` for a candidate process; ``None`` when it says it is stale."""
         timeout = float(limits["timeout"])
-        try:
-            zygote = self._zygote_for(context)
-        except ContextFailed as e:
-            return NotStarted("error", f"the context failed in the sandbox: {e}")
-        except (ZygoteLost, OSError) as e:
-            return NotStarted("error", f"the sandbox failed to start: {e}")
         deadline = time.monotonic() + timeout
         memory_mb = int(limits["memory_mb"])
         spawn: SpawnRequest = {"op": Op.SPAWN, "source": source, "name": name, "limits": {
@@ -173,6 +212,8 @@ class Spawner:
         self.unreaped = False  # the zygote sweeps its previous candidate before this one
         try:
             reply, fds = zygote.request(spawn, _REQUEST_TIMEOUT)
+            if reply.get("op") == Op.STALE and not fds:
+                return None
             if reply.get("op") == Op.INVALID:
                 return NotStarted("invalid", text(reply.get("error"), 500))
             if reply.get("op") != Op.SPAWNED or len(fds) != 2:
@@ -186,9 +227,32 @@ class Spawner:
             self.discard()
             return NotStarted("crashed", f"could not start the candidate: {e}")
 
-    def done_with(self) -> None:
-        """The current candidate is finished: swept with the next spawn, or by :meth:`sweep`."""
-        self.unreaped = True
+    def done_with(self, now: bool = False) -> None:
+        """The current candidate is finished: swept with the next spawn, or by :meth:`sweep`;
+        ``now`` when it may still be running (it timed out, or broke off): nothing of it may
+        keep a core busy while its verdict is made.
+
+        A candidate that started processes of its own gets no sweep at all: its whole sandbox
+        goes (PID namespace, mounts), so nothing it left dying or still forking can hold the
+        process limit, the CPU or anything else the next candidate needs."""
+        if self._forked():
+            self.discard()
+        elif now:
+            self.reap(wait=False)
+        else:
+            self.unreaped = True
+
+    def _forked(self) -> bool:
+        """Whether the current candidate has (had) processes besides itself: orphans are the
+        zygote's children (PID 1 of the sandbox), the rest the candidate's. Read from /proc,
+        which the kernel has and the sandbox has not; without a sandbox, the sweep handles it."""
+        z = self.zygote
+        if z is None or not z.pidns:
+            return False
+        kids = proc_children(z.pid)
+        if len(kids) > 1:  # the previous candidate, swept with this one's spawn, may still be dying
+            kids = [k for k in kids if not _dying(k)]
+        return len(kids) > 1 or any(proc_children(k) for k in kids)
 
     def sweep(self) -> None:
         """Nothing of the last candidate outlives the batch."""
@@ -201,11 +265,16 @@ class Spawner:
         self.unreaped = False
         if z is None:
             return None
+        if not wait and self._forked():
+            self.discard()
+            return None
         try:
             reply, _ = z.request({"op": Op.REAP, "wait": wait}, _REQUEST_TIMEOUT)
             if reply.get("op") != Op.REAPED:
                 raise ZygoteLost(f"unexpected reply from the zygote: {text(reply, 100)}")
             status = reply.get("status")
+            if self._forked():  # something outlived the sweep: the sandbox goes with it
+                self.discard()
             return status if isinstance(status, int) else None
         except (ZygoteLost, OSError):
             self.discard()  # it was killed, stopped, or hung: take its sandbox down
@@ -236,8 +305,12 @@ class Spawner:
         budget = memory_mb * 1024  # kB
 
         def check() -> None:
-            if unique_kb(zygote.pid) > budget:
-                raise Abort("memory", f"its processes used more than {memory_mb} MB together")
+            kb, processes = usage(zygote.pid, _NPROC)
+            if processes > _NPROC:  # RLIMIT_NPROC does not hold for root's processes (root, any userns)
+                raise Abort("crashed", f"started more than {_NPROC} processes")
+            # Files in the scratch tmpfs are memory too, and outlive the processes that wrote them.
+            if kb + zygote.scratch_kb() - zygote.scratch_base > budget:
+                raise Abort("memory", f"its processes and files used more than {memory_mb} MB together")
 
         return check
 
@@ -259,22 +332,54 @@ def vm_size(pid: int) -> int | None:
 
 def unique_kb(root: int) -> int:
     """Memory the processes below ``root`` hold of their own (Pss), in kB."""
-    total = 0
+    return usage(root)[0]
+
+
+def usage(root: int, most: int | None = None) -> tuple[int, int]:
+    """Memory the processes below ``root`` hold of their own (Pss, kB), and how many they are.
+
+    Past ``most`` processes the memory is not read (0): it costs a page-table walk each, and so
+    many are to be stopped, not measured."""
+    seen: list[int] = []
     frontier = proc_children(root)
-    seen: set[int] = set()
     while frontier:
         pid = frontier.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
+        seen.append(pid)
+        if most is not None and len(seen) > most:
+            return 0, len(seen)
         frontier += proc_children(pid)
+    total = 0
+    for pid in seen:
         with contextlib.suppress(OSError, ValueError):
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 for line in f:
                     if line.startswith("Pss:"):
                         total += int(line.split()[1])
                         break
-    return total
+    return total, len(seen)
+
+
+def _dead(pid: int) -> bool:
+    """Gone, or a zombie: it has finished exiting."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def _dying(pid: int) -> bool:
+    """Dead (a zombie) or killed and on its way out (SIGKILL pending)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("State:") and line.split()[1] in ("Z", "X"):
+                    return True
+                if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) & (1 << (signal.SIGKILL - 1)):
+                    return True
+    except (OSError, ValueError, IndexError):
+        return True  # gone
+    return False
 
 
 def proc_children(pid: int) -> list[int]:

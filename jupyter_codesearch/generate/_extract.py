@@ -7,6 +7,7 @@ every parser failure is a reason, never an exception.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 import warnings
@@ -124,6 +125,7 @@ class _StripDocstrings(ast.NodeTransformer):
     visit_Module = visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _strip
 
 
+@functools.lru_cache(maxsize=2048)  # the run keys a candidate, then the verdict cache keys it again
 def program_key(code: str) -> str:
     """Same key for sources that differ only in formatting, comments or docstrings."""
     tree = _parse(code)

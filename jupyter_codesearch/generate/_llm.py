@@ -68,6 +68,8 @@ class Prompt:
     parent: int | None = None
     """The candidate a repair prompt shows (``None`` in the first round); the best one shown
     by an evolution prompt."""
+    first: int = 0
+    """The first sample index to draw (a resumed run drew the ones before)."""
     island: int | None = None
     """The program-database island an evolution prompt shows programs of."""
 
@@ -116,7 +118,7 @@ def evolve_prompt(spec: Spec, shown: list[tuple[str, float]], samples: int, roun
         f"scores {better} than version {len(shown) - 1}. Try a different idea, not only a rewording."
         f" (Round {round_}.)"  # a new request each round, not the cached replies of the last one
     )
-    return Prompt((("system", SYSTEM), ("user", user)), samples, round_, parent, island)
+    return Prompt((("system", SYSTEM), ("user", user)), samples, round_, parent, island=island)
 
 
 def _score_words(value: float, runtime: bool) -> str:
@@ -255,7 +257,7 @@ class LLMGenerator:
         queue: asyncio.Queue[Reply | BaseException | None] = asyncio.Queue()
         fatal: list[ModelError] = []  # per stream: a failed side request must not end generation
         stopped: list[str] = []
-        jobs = [(p, i) for p in prompts for i in range(p.samples)]
+        jobs = [(p, i) for p in prompts for i in range(p.first, p.samples)]
         temps = self.config.temperatures
 
         async def one(prompt: Prompt, index: int) -> None:

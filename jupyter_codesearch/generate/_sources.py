@@ -44,7 +44,19 @@ class LLMSource:
 
     def prompts(self, request: RoundRequest) -> list[Prompt]:
         """The prompts of a round: the first prompt, repairs of the candidates shown (the samples
-        shared out among them), or fresh samples when there is nothing to repair."""
+        shared out among them), or fresh samples when there is nothing to repair; samples a
+        resumed run drew already (``request.skip``) are not drawn again."""
+        made = self._prompts(request)
+        skip = request.skip
+        out = []
+        for p in made:  # the samples drawn already are the first ones, prompt after prompt
+            drop = min(skip, p.samples)
+            skip -= drop
+            if drop < p.samples:
+                out.append(replace(p, first=drop))
+        return out
+
+    def _prompts(self, request: RoundRequest) -> list[Prompt]:
         n, round_ = request.n, request.round
         if round_ == 1:
             return [first_prompt(self.spec, n)]

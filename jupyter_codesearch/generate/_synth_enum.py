@@ -18,251 +18,22 @@ from __future__ import annotations
 
 import math
 import operator
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import compress
 from typing import Any
 
-from jupyter_codesearch.generate._synth_ops import (
-    BOOL,
-    FLOAT,
-    INT,
-    LIST_OF,
-    LSTR,
-    PREC_ATOM,
-    PREC_COND,
-    PREC_UNARY,
-    STR,
-    Names,
-    Op,
-)
+from jupyter_codesearch.generate._synth_cond import Branches, Conditionals
+from jupyter_codesearch.generate._synth_nodes import FILTER_OP, MAP_OP, Caps, Effort, Node, Stop
+from jupyter_codesearch.generate._synth_ops import BOOL, FLOAT, INT, LIST_OF, LSTR, STR, Op
 
-__all__ = [
-    "NOT_CONST",
-    "Caps",
-    "Context",
-    "Effort",
-    "Guide",
-    "Leaf",
-    "Node",
-    "Search",
-    "Stop",
-    "literal",
-]
+__all__ = ["Context", "Guide", "Search"]
 
 Vec = tuple[Any, ...]  # one plain-data value per example: dynamically typed by design
 Entry = tuple[Vec, "Node"]
 
 _contains = operator.contains
-_eq = operator.eq
 _le = operator.le
 
-
-class Stop(Exception):
-    """Raised from deep inside the loops when time is up or the caller asked to stop."""
-
-
-class Effort:
-    """Shared clock, stop flag and progress reporting; polled every few thousand candidates."""
-
-    def __init__(
-        self,
-        time_limit: float,
-        should_stop: Callable[[], bool] | None,
-        on_progress: Callable[[int, int], None] | None,
-        max_stored: int = 1_500_000,
-    ) -> None:
-        self.start = time.monotonic()
-        self.deadline = self.start + time_limit
-        self.should_stop = should_stop
-        self.on_progress = on_progress
-        self.explored = 0
-        self.check_every = 2000  # candidates between clock checks; fewer when values are big
-        self.stored = 0  # values kept, across all searches: the memory budget
-        self.max_stored = max_stored
-        self.size = 0
-        self.user_stopped = False
-        self._next_check = 0
-        self._next_progress = self.start + 0.2
-
-    def tick(self, n: int) -> None:
-        """Count ``n`` explored candidates and, every so often, check the clock and stop flag."""
-        self.explored += n
-        if self.explored >= self._next_check:
-            self.check()
-
-    def check(self) -> None:
-        """Raise :class:`Stop` if the time is up or the caller wants to stop."""
-        self._next_check = self.explored + self.check_every
-        now = time.monotonic()
-        if self.should_stop is not None and self.should_stop():
-            self.user_stopped = True
-            raise Stop
-        if now >= self.deadline or self.stored >= self.max_stored:
-            raise Stop
-        if self.on_progress is not None and now >= self._next_progress:
-            self._next_progress = now + 0.2
-            self.on_progress(self.explored, self.size)
-
-
-def _unused(*_: object) -> tuple[object, ...]:
-    raise AssertionError("comprehensions are evaluated by Search._contexts")
-
-
-class _NotConst:
-    """Marker for expressions whose value depends on the inputs."""
-
-    def __repr__(self) -> str:
-        return "NOT_CONST"
-
-
-NOT_CONST: object = _NotConst()
-
-
-class Node:
-    """An operation applied to argument expressions.
-
-    Kept as small as possible (one is made for every new value); whether it depends on a
-    comprehension variable, and its value when it depends on nothing, are computed on demand.
-    """
-
-    __slots__ = ("args", "op")
-
-    def __init__(self, op: Op, args: tuple[Node, ...]) -> None:
-        self.op = op
-        self.args = args
-
-    def uses_var(self) -> bool:
-        """Whether the comprehension variable occurs in this expression."""
-        return any(a.uses_var() for a in self.args)
-
-    def const_value(self) -> object:
-        """The value if the expression depends on no input, else ``NOT_CONST``."""
-        if self.op.elem is _unused:
-            return NOT_CONST
-        vals = []
-        for a in self.args:
-            v = a.const_value()
-            if v is NOT_CONST:
-                return NOT_CONST
-            vals.append(v)
-        try:
-            return self.op.elem(*vals)
-        except Exception:
-            return NOT_CONST
-
-    def render(self, names: Names) -> tuple[str, int]:
-        """Python source of this expression and its precedence level."""
-        value = self.const_value()
-        if value is not NOT_CONST:
-            # constants built from constants print folded: ',' + ' ' is ', '
-            return literal(value)
-        if self.op.name == "concat":
-            return self._render_concat(names)
-        args = self.args
-        if self.op.comm and args[0].const_value() is not NOT_CONST:
-            args = args[::-1]  # x % 2 == 0 reads better than 0 == x % 2
-        return self.op.render([a.render(names) for a in args], names)
-
-    def _render_concat(self, names: Names) -> tuple[str, int]:
-        # a + ',' + ' ' + b prints as a + ', ' + b: flatten the chain, merge adjacent literals
-        parts: list[Node] = []
-
-        def flatten(node: Node) -> None:
-            if not isinstance(node, Leaf) and node.op.name == "concat":
-                if node.const_value() is NOT_CONST:
-                    for a in node.args:
-                        flatten(a)
-                    return
-            parts.append(node)
-
-        flatten(self)
-        merged: list[tuple[str, int]] = []
-        pending = ""
-        has_pending = False
-        for p in parts:
-            v = p.const_value()
-            if isinstance(v, str):
-                pending += v
-                has_pending = True
-                continue
-            if has_pending:
-                merged.append(literal(pending))
-                pending, has_pending = "", False
-            merged.append(p.render(names))
-        if has_pending:
-            merged.append(literal(pending))
-        need = self.op.need[0]
-        return " + ".join(f"({src})" if prec < need else src for src, prec in merged), self.op.prec
-
-    def imports(self) -> set[str]:
-        """Modules the rendered source needs."""
-        if self.const_value() is not NOT_CONST:
-            return set()
-        out: set[str] = set(self.op.imports)
-        for a in self.args:
-            out |= a.imports()
-        return out
-
-    def size(self) -> int:
-        """Number of nodes (for reporting; the search itself orders by weight)."""
-        return 1 + sum(a.size() for a in self.args)
-
-
-class Leaf(Node):
-    """A parameter, a constant, or the comprehension variable (``src`` empty)."""
-
-    __slots__ = ("prec", "src", "value")
-
-    def __init__(self, src: str, prec: int = PREC_ATOM, value: object = NOT_CONST) -> None:
-        self.src = src
-        self.prec = prec
-        self.value = value
-
-    def uses_var(self) -> bool:
-        return self.src == ""
-
-    def const_value(self) -> object:
-        return self.value
-
-    def render(self, names: Names) -> tuple[str, int]:
-        return (names.elem if self.src == "" else self.src), self.prec
-
-    def imports(self) -> set[str]:
-        return set()
-
-    def size(self) -> int:
-        return 1
-
-
-def literal(v: object) -> tuple[str, int]:
-    """Source for a constant value (lists are held as tuples but print as lists)."""
-    if isinstance(v, tuple):
-        return "[" + ", ".join(literal(x)[0] for x in v) + "]", PREC_ATOM
-    src = repr(v)
-    return src, (PREC_UNARY if src.startswith("-") else PREC_ATOM)
-
-
-# Comprehension "ops": only rendered; their values are built by Search._contexts.
-MAP_OP = Op("map", ("list", "any"), "list", _unused, "[{1} for {x} in {0}]", need=(PREC_COND + 1,))
-FILTER_OP = Op(
-    "filter",
-    ("list", "bool"),
-    "list",
-    _unused,
-    "[{x} for {x} in {0} if {1}]",
-    need=(PREC_COND + 1, PREC_COND + 1),
-)
-
-
-@dataclass
-class Caps:
-    """Largest values worth keeping; bigger ones are dropped as blow-ups."""
-
-    str_len: int
-    list_len: int
-    int_abs: int
 
 
 class Guide:
@@ -290,10 +61,15 @@ class Guide:
         self.list_member = list_member and out_type == STR
         self.max_penalty = max_penalty
         self.int_limit = tuple(int_limit)
+        # a truth-valued answer is a test or two on the inputs, rarely a test on a value
+        # transformed three times over (which fits a few examples by coincidence)
+        self.shallow = out_type == BOOL
 
-    def penalty(self, t: str, vec: Vec) -> int:
+    def penalty(self, t: str, vec: Vec, node: Node) -> int:
         """Extra weight for a new value of type ``t``."""
         tgt = self.target
+        if self.shallow:
+            return 0 if t == BOOL else min(4, 2 * max(0, node.depth() - 1))
         if t == STR and self.substring:
             if all(map(_contains, tgt, vec)) or all(map(_contains, vec, tgt)):
                 return 0  # a piece of the output, or something the output can be cut from
@@ -382,13 +158,8 @@ class Search:
         self.contexts: list[Context] = []
         self.done = 0  # highest level fully enumerated
         self.last_new = 0  # last level that received a value
-        # conditional bookkeeping (main search only): mask -> (weight, node)
-        self.partial: dict[int, tuple[int, Node]] = {}
-        self._partial_keys: set[tuple[bool, ...]] = set()
-        self.bools: dict[int, tuple[int, Node]] = {}
-        self.pending: list[tuple[int, int, Node, Node, Node]] = []
-        self._pending_seq = 0
-        self._full = (1 << n) - 1
+        # conditional bookkeeping (main search only)
+        self.cond = Conditionals(n, target) if self.conditionals and target is not None else None
         self._float_out = out_type == FLOAT
 
     # -- values ----------------------------------------------------------------------------------
@@ -443,7 +214,7 @@ class Search:
         if t == self.out_type and self._matches(vec):
             return True
         guide = self.guide
-        w = weight + (guide.penalty(t, vec) if guide is not None else 0)
+        w = weight + (guide.penalty(t, vec, node) if guide is not None else 0)
         self.seen[t][vec] = node
         self.budget.stored += 1
         lv = self.levels[t]
@@ -453,73 +224,29 @@ class Search:
             lv[w] = [(vec, node)]
         if w > self.last_new:
             self.last_new = w
-        if self.conditionals:
+        if self.cond is not None:
             if t == self.out_type:
-                self._note_partial(vec, node, w)
+                self.cond.note_partial(vec, node, w)
             elif t == BOOL:
-                self._note_bool(vec, node, w)
+                self.cond.note_bool(vec, node, w)
         if self.make_context is not None and t.startswith("list") and w <= self.context_max_weight:
             self._new_context(t, vec, node, w)
         return False
 
     # -- conditionals ----------------------------------------------------------------------------
 
-    def _note_partial(self, vec: Vec, node: Node, w: int) -> None:
-        assert self.target is not None
-        hits = tuple(map(_eq, vec, self.target))
-        if True not in hits or hits in self._partial_keys:
-            return
-        self._partial_keys.add(hits)
-        m = 0
-        for i in compress(range(self.n), hits):
-            m |= 1 << i
-        self.partial[m] = (w, node)
-        full = self._full
-        for c, (wc, cn) in self.bools.items():
-            if c & ~m == 0:  # this value covers the condition's True side
-                other = self._best_cover(full & ~c)
-                if other is not None:
-                    self._queue(1 + wc + w + other[0], cn, node, other[1])
-            nc = full & ~c
-            if nc & ~m == 0:  # ... or its False side
-                other = self._best_cover(c)
-                if other is not None:
-                    self._queue(1 + wc + w + other[0], cn, other[1], node)
-
-    def _note_bool(self, vec: Vec, node: Node, w: int) -> None:
-        c = 0
-        for i in compress(range(self.n), vec):
-            c |= 1 << i
-        if c in self.bools:
-            return
-        self.bools[c] = (w, node)
-        yes = self._best_cover(c)
-        no = self._best_cover(self._full & ~c)
-        if yes is not None and no is not None:
-            self._queue(1 + w + yes[0] + no[0], node, yes[1], no[1])
-
-    def _best_cover(self, need: int) -> tuple[int, Node] | None:
-        best: tuple[int, Node] | None = None
-        for m, (w, node) in self.partial.items():
-            if need & ~m == 0 and (best is None or w < best[0]):
-                best = (w, node)
-        return best
-
-    def _queue(self, weight: int, cond: Node, yes: Node, no: Node) -> None:
-        self._pending_seq += 1
-        self.pending.append((weight, self._pending_seq, cond, yes, no))
-
-    def take_pending(self, max_weight: int | None) -> list[tuple[int, Node, Node, Node]]:
+    def take_pending(self, max_weight: int | None) -> list[tuple[int, Branches]]:
         """Conditional solutions with weight <= ``max_weight`` (all if None), lightest first."""
-        self.pending.sort(key=lambda p: (p[0], p[1]))
-        out, keep = [], []
-        for p in self.pending:
-            if max_weight is None or p[0] <= max_weight:
-                out.append((p[0], p[2], p[3], p[4]))
-            else:
-                keep.append(p)
-        self.pending = keep
-        return out
+        if self.cond is None:
+            return []
+        if max_weight is not None:
+            self.cond.plan_three(max_weight)
+        return self.cond.take(max_weight)
+
+    @property
+    def pending(self) -> bool:
+        """Whether conditional solutions wait for their level."""
+        return self.cond is not None and bool(self.cond.pending)
 
     # -- comprehensions --------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ __all__ = [
     "LINT",
     "LIST_OF",
     "LSTR",
+    "NOT_OP",
     "OPS",
     "PREC_ATOM",
     "PREC_COND",
@@ -47,6 +48,8 @@ LIST_OF = {STR: LSTR, INT: LINT, FLOAT: LFLOAT}
 # parent's slot needs.
 PREC_COND = 10
 PREC_OR = 20
+PREC_AND = 25
+PREC_NOT = 30
 PREC_CMP = 50
 PREC_ADD = 70
 PREC_MUL = 80
@@ -92,6 +95,8 @@ class Op:
     comm: bool = False
     numeric: bool = False  # arithmetic that only number tasks need (kept out of string tasks)
     const_arg: bool = False  # the last argument must be the same on every example
+    logic: bool = False  # and/or/not: only where the answer itself is a truth value
+    sep: int = -1  # the argument that is a separator or needle: a plain name or literal in sane code
 
     def render(self, args: Sequence[Rendered], names: Names) -> Rendered:
         """Source for this operation applied to already-rendered arguments."""
@@ -261,6 +266,20 @@ def _round(a: float, n: int) -> float:
     return round(a, n)
 
 
+def _not(a: bool) -> bool:
+    return not a
+
+
+def _and(a: bool, b: bool) -> bool:
+    return a and b
+
+
+def _or_b(a: bool, b: bool) -> bool:
+    return a or b
+
+
+NOT_OP = Op("not", (BOOL,), BOOL, _not, "not {0}", PREC_NOT, (PREC_NOT,), logic=True)
+
 A = PREC_ATOM
 
 
@@ -283,10 +302,10 @@ def _ops() -> list[Op]:
     # -- strings -------------------------------------------------------------------------------
     # concatenation is associative, so a + (b + c) prints without the parentheses
     add("concat", (S, S), S, operator.add, "{0} + {1}", PREC_ADD, (PREC_ADD, PREC_ADD))
-    add("before_first", (S, S), S, _before_first, "{0}.split({1})[0]", need=(A,))
-    add("after_last", (S, S), S, _after_last, "{0}.split({1})[-1]", need=(A,))
-    add("after_first", (S, S), S, _after_first, "{0}.partition({1})[2]", need=(A,))
-    add("before_last", (S, S), S, _before_last, "{0}.rpartition({1})[0]", need=(A,))
+    add("before_first", (S, S), S, _before_first, "{0}.split({1})[0]", need=(A,), sep=1)
+    add("after_last", (S, S), S, _after_last, "{0}.split({1})[-1]", need=(A,), sep=1)
+    add("after_first", (S, S), S, _after_first, "{0}.partition({1})[2]", need=(A,), sep=1)
+    add("before_last", (S, S), S, _before_last, "{0}.rpartition({1})[0]", need=(A,), sep=1)
     add("prefix", (S, I), S, _prefix, "{0}[:{1}]", need=(A,))
     add("suffix", (S, I), S, _suffix, "{0}[{1}:]", need=(A,))
     add("char_at", (S, I), S, _index, "{0}[{1}]", need=(A,))
@@ -307,15 +326,15 @@ def _ops() -> list[Op]:
         "''.join({c} for {c} in {0} if not {c}.isdigit())",
         need=(A,),
     )
-    add("replace", (S, S, S), S, _replace, "{0}.replace({1}, {2})", need=(A,))
-    add("replace1", (S, S, S), S, _replace1, "{0}.replace({1}, {2}, 1)", need=(A,))
+    add("replace", (S, S, S), S, _replace, "{0}.replace({1}, {2})", need=(A,), sep=1)
+    add("replace1", (S, S, S), S, _replace1, "{0}.replace({1}, {2}, 1)", need=(A,), sep=1)
     add("mid", (S, I, I), S, _mid, "{0}[{1}:{2}]", need=(A,))
     # a character set is a literal in any sensible program; a computed one only fits by accident
     add("strip_chars", (S, S), S, _strip_chars, "{0}.strip({1})", need=(A,), const_arg=True)
     add("repeat", (S, I), S, _repeat, "{0} * {1}", PREC_MUL, (PREC_MUL, PREC_MUL + 1), weight=2)
     add("or", (S, S), S, _or, "{0} or {1}", PREC_OR, (PREC_OR + 1, PREC_OR + 1))
     add("str_int", (I,), S, str, "str({0})")
-    add("join", (S, LSTR), S, _join, "{0}.join({1})", need=(A,))
+    add("join", (S, LSTR), S, _join, "{0}.join({1})", need=(A,), sep=0)
     add("index_ls", (LSTR, I), S, _index, "{0}[{1}]", need=(A,))
     # "the word that contains '@'": FlashFill's select-by-content, as a filtered comprehension
     add(
@@ -324,15 +343,14 @@ def _ops() -> list[Op]:
         S,
         _first_containing,
         "[{x} for {x} in {0} if {1} in {x}][0]",
-        need=(PREC_COND + 1, PREC_CMP + 1),
-    )
+        need=(PREC_COND + 1, PREC_CMP + 1), sep=1)
 
     # -- integers ------------------------------------------------------------------------------
     add("len_s", (S,), I, len, "len({0})")
-    add("find", (S, S), I, str.find, "{0}.find({1})", need=(A,))
-    add("rfind", (S, S), I, str.rfind, "{0}.rfind({1})", need=(A,))
-    add("count", (S, S), I, str.count, "{0}.count({1})", need=(A,))
-    add("find_from", (S, S, I), I, _find_from, "{0}.find({1}, {2})", need=(A,))
+    add("find", (S, S), I, str.find, "{0}.find({1})", need=(A,), sep=1)
+    add("rfind", (S, S), I, str.rfind, "{0}.rfind({1})", need=(A,), sep=1)
+    add("count", (S, S), I, str.count, "{0}.count({1})", need=(A,), sep=1)
+    add("find_from", (S, S, I), I, _find_from, "{0}.find({1}, {2})", need=(A,), sep=1)
     add("int_s", (S,), I, _to_int, "int({0})")
     add("add", (I, I), I, operator.add, "{0} + {1}", PREC_ADD, (PREC_ADD, PREC_ADD), comm=True)
     add("sub", (I, I), I, operator.sub, "{0} - {1}", PREC_ADD, (PREC_ADD, PREC_ADD + 1))
@@ -377,9 +395,9 @@ def _ops() -> list[Op]:
     # -- predicates ----------------------------------------------------------------------------
     cmp = (PREC_CMP + 1, PREC_CMP + 1)
     add("eq_s", (S, S), B, operator.eq, "{0} == {1}", PREC_CMP, cmp, comm=True)
-    add("in_s", (S, S), B, operator.contains, "{1} in {0}", PREC_CMP, cmp)
-    add("startswith", (S, S), B, str.startswith, "{0}.startswith({1})", need=(A,))
-    add("endswith", (S, S), B, str.endswith, "{0}.endswith({1})", need=(A,))
+    add("in_s", (S, S), B, operator.contains, "{1} in {0}", PREC_CMP, cmp, sep=1)
+    add("startswith", (S, S), B, str.startswith, "{0}.startswith({1})", need=(A,), sep=1)
+    add("endswith", (S, S), B, str.endswith, "{0}.endswith({1})", need=(A,), sep=1)
     add("isdigit", (S,), B, str.isdigit, "{0}.isdigit()", need=(A,))
     add("isalpha", (S,), B, str.isalpha, "{0}.isalpha()", need=(A,))
     add("isupper", (S,), B, str.isupper, "{0}.isupper()", need=(A,))
@@ -388,9 +406,18 @@ def _ops() -> list[Op]:
     add("lt", (I, I), B, operator.lt, "{0} < {1}", PREC_CMP, cmp)
     add("le", (I, I), B, operator.le, "{0} <= {1}", PREC_CMP, cmp)
     add("flt", (F, F), B, operator.lt, "{0} < {1}", PREC_CMP, cmp)
+    add("fle", (F, F), B, operator.le, "{0} <= {1}", PREC_CMP, cmp)
+    add("isalnum", (S,), B, str.isalnum, "{0}.isalnum()", need=(A,))
+    add("isspace", (S,), B, str.isspace, "{0}.isspace()", need=(A,))
+    add("istitle", (S,), B, str.istitle, "{0}.istitle()", need=(A,))
+    # combinations: a truth-valued answer is often two tests joined (not for conditions, where
+    # a second branch does the same job for less)
+    ops.append(NOT_OP)
+    add("and", (B, B), B, _and, "{0} and {1}", PREC_AND, (PREC_AND, PREC_AND + 1), comm=True, logic=True, weight=0)
+    add("or_b", (B, B), B, _or_b, "{0} or {1}", PREC_OR, (PREC_OR, PREC_OR + 1), comm=True, logic=True, weight=0)
 
     # -- lists ---------------------------------------------------------------------------------
-    add("split", (S, S), LSTR, _split, "{0}.split({1})", need=(A,))
+    add("split", (S, S), LSTR, _split, "{0}.split({1})", need=(A,), sep=1)
     add("split_ws", (S,), LSTR, _split_ws, "{0}.split()", need=(A,))
     for label, pattern in (
         ("numbers", r"\d+"),

@@ -13,24 +13,13 @@ import ast
 import re
 import textwrap
 import warnings
-from dataclasses import dataclass
-from typing import Any
 
-from ..spec import Spec, literal_call
+from ..spec import CallExample, Spec, literal_call
 
-__all__ = ["MAX_MODEL_TESTS", "ModelTest", "parse_model_tests", "test_case_prompt"]
+__all__ = ["MAX_MODEL_TESTS", "parse_model_tests", "test_case_prompt"]
 
 MAX_MODEL_TESTS = 60
 """Kept at most per run (each is a probe every passing candidate runs)."""
-
-
-@dataclass(frozen=True)
-class ModelTest:
-    """``name(*args) == expected``, as a model wrote it."""
-
-    args: tuple[Any, ...]
-    expected: Any
-    source: str
 
 
 def test_case_prompt(spec: Spec) -> str:
@@ -43,10 +32,10 @@ def test_case_prompt(spec: Spec) -> str:
     )
 
 
-def parse_model_tests(replies: list[str], spec: Spec, limit: int = MAX_MODEL_TESTS) -> list[ModelTest]:
+def parse_model_tests(replies: list[str], spec: Spec, limit: int = MAX_MODEL_TESTS) -> list[CallExample]:
     """The ``assert name(<literals>) == <literal>`` lines of the replies (either side may hold
     the call), deduplicated by input: the first answer proposed for an input is kept."""
-    out: list[ModelTest] = []
+    out: list[CallExample] = []
     seen: set[str] = set()
     for reply in replies:
         for node in _asserts(reply):
@@ -63,7 +52,7 @@ def parse_model_tests(replies: list[str], spec: Spec, limit: int = MAX_MODEL_TES
     return out
 
 
-def _model_test(node: ast.Assert, spec: Spec) -> ModelTest | None:
+def _model_test(node: ast.Assert, spec: Spec) -> CallExample | None:
     cmp = node.test
     if not (isinstance(cmp, ast.Compare) and len(cmp.ops) == 1 and isinstance(cmp.ops[0], ast.Eq)):
         return None
@@ -75,7 +64,7 @@ def _model_test(node: ast.Assert, spec: Spec) -> ModelTest | None:
             expected = ast.literal_eval(other)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             return None
-        return ModelTest(call.positional, expected, ast.unparse(node))
+        return CallExample(call.positional, expected, ast.unparse(node))
     return None
 
 

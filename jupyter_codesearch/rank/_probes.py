@@ -20,9 +20,8 @@ from typing import Any
 
 from .._seams import ProbeOrigin, ProbeSet
 from ..execute._codec import Unserializable, canonical, to_tree, value_digest
-from ..spec import Spec, docstring_examples, literal_calls
+from ..spec import CallExample, Spec, docstring_examples, literal_calls
 from ._domain import domain_draws
-from ._model_tests import ModelTest
 
 __all__ = ["MAX_PROBES", "call_arguments", "from_hints", "from_model_reply", "mutations", "probe_inputs"]
 
@@ -194,7 +193,7 @@ def from_model_reply(text: str, examples: Sequence[tuple[Any, ...]]) -> list[tup
 
 def probe_inputs(
     spec: Spec,
-    model_tests: Sequence[ModelTest] = (),
+    model_tests: Sequence[CallExample] = (),
     edge_cases: Iterable[tuple[Any, ...]] = (),
     limit: int = MAX_PROBES,
 ) -> ProbeSet:

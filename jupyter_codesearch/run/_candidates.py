@@ -72,6 +72,14 @@ class CandidateTable:
             self._items.append(cand)
             return cand, True
 
+    def seed(self, candidates: list[Candidate], generated: int) -> None:
+        """Start from a past run's candidates (``--resume``): new samples join them."""
+        with self._lock:
+            self._items = list(candidates)
+            self._by_key = {c.key: c.id for c in candidates}
+            self.generated = generated
+            self.version += 1
+
     def update(self, index: int, change: Callable[[Candidate], Candidate]) -> Candidate:
         """Replace candidate ``index`` by ``change(it)``; the new candidate."""
         with self._lock:

@@ -12,7 +12,7 @@ __all__ = ["COLUMNS", "frame", "row"]
 COLUMNS = (
     "rank", "id", "status", "passed", "tests_passed", "tests_total", "cluster", "cluster_size",
     "runtime_s", "size", "round", "origin", "model", "samples", "tokens", "cost", "parent",
-    "rank_reason", "error", "code", "score", "score_low", "score_high", "score_error",
+    "rank_reason", "error", "cached", "code", "score", "score_low", "score_high", "score_error",
 )
 
 
@@ -24,7 +24,8 @@ def row(rank: int, c: Candidate) -> dict[str, Any]:
         "cluster": c.cluster, "cluster_size": c.cluster_size,
         "runtime_s": c.runtime_s, "size": c.size, "round": c.round, "origin": c.origin,
         "model": c.model, "samples": c.samples, "tokens": c.tokens, "cost": c.cost,
-        "parent": c.parent, "rank_reason": c.rank_reason, "error": c.error, "code": c.code,
+        "parent": c.parent, "rank_reason": c.rank_reason, "error": c.error,
+        "cached": c.verdict is not None and c.verdict.cached, "code": c.code,
         **_score(c),
     }
 

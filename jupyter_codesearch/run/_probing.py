@@ -16,9 +16,9 @@ from .._exceptions import CodeSearchError
 from .._model import Behaviour, Candidate, Limits
 from .._seams import CandidateSource, ProbeSet, Verifier
 from ..rank import probe_inputs
-from ..rank._model_tests import ModelTest, parse_model_tests, test_case_prompt
+from ..rank._model_tests import parse_model_tests, test_case_prompt
 from ..rank._probes import call_arguments, edge_case_prompt, from_model_reply
-from ..spec import Spec
+from ..spec import CallExample, Spec
 
 __all__ = ["FAST_S", "FURTHER", "LOOK_S", "MIN_LOOK", "Prober"]
 
@@ -43,7 +43,7 @@ class Prober:
         self.limits = limits
         self.test_requests = test_requests
         self.probes = ProbeSet()
-        self.model_tests: list[ModelTest] = []
+        self.model_tests: list[CallExample] = []
         self.ready: asyncio.Future[ProbeSet] | None = None
         self._prefixes: dict[int, ProbeSet] = {}
 
@@ -52,6 +52,13 @@ class Prober:
         self.ready = asyncio.ensure_future(self._make())
         # Retrieved here too: when the run fails first, nobody awaits it.
         self.ready.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def reuse(self, probes: ProbeSet) -> None:
+        """Take a stopped run's probe inputs (``--resume``, engine loop only): the behaviours
+        found on them stay comparable, and no side request is made again."""
+        self.probes = probes
+        self.ready = asyncio.get_running_loop().create_future()
+        self.ready.set_result(probes)
 
     async def _make(self) -> ProbeSet:
         edge, tests = await asyncio.gather(self._edge_cases(), self._model_tests())
@@ -66,7 +73,7 @@ class Prober:
             return []  # generation reports provider problems; probes just go without
         return from_model_reply(replies[0], call_arguments(self.spec)) if replies else []
 
-    async def _model_tests(self) -> list[ModelTest]:
+    async def _model_tests(self) -> list[CallExample]:
         if not self.test_requests:
             return []
         try:

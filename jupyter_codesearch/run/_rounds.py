@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .._config import SearchConfig
@@ -27,11 +28,12 @@ _FAILURES_SHOWN = 5
 
 
 def visible_failures(c: Candidate) -> tuple[str, ...]:
-    """What went wrong on tests a model may see (never a hidden test's values)."""
+    """What went wrong on tests a model may see (never a hidden test's values, nor a visible
+    test that ran after a hidden one had given the candidate its arguments)."""
     out: list[str] = []
     assert c.verdict is not None
     for t in c.verdict.tests:
-        if t.passed or t.hidden:
+        if t.passed or t.hidden or t.withheld:
             continue
         if t.got is not None and t.expected is not None:
             out.append(f"`{t.source}`: got {t.got}, expected {t.expected}")
@@ -71,24 +73,30 @@ async def run_rounds(
     settle: Callable[[], Awaitable[None]],
     ranked: Callable[[], list[Candidate]],
     enough: asyncio.Event,
+    resume: tuple[int, int] = (1, 0),
     evolution: Evolution | None = None,
 ) -> None:
     """Run the configured rounds: ``take`` each sample, ``settle`` (everything verified) after
     each round, and stop early when another round would bring nothing new or, with
     ``until_pass``, once a candidate passes. When ``enough`` is set, the round's remaining
     samples are not asked for (what is in flight is cancelled) and no further round starts.
+    ``resume`` is ``(round, samples of it drawn already)`` for a run that continues a stopped one.
 
     With an ``evolution`` (a spec with a score), later rounds are its best-shot requests and
     the rounds go on while budget or time remain; a round that brings no new program (the
     budget is spent, or every reply was seen before) is the last."""
+    first, skip = resume
     last = evolution.rounds if evolution is not None else config.rounds
-    for round_ in range(1, last + 1):
+    for round_ in range(first, last + 1):
         on_round(round_)
         request = next_request(round_, config.n, ranked() if round_ > 1 else [])
         if evolution is not None:
             request = evolution.request(round_, request)
+        if round_ == first and skip:
+            request = replace(request, skip=skip)
         before = len(ranked()) if evolution is not None else 0
-        await _until(enough, _drain(source, request, take))
+        if request.skip < request.n:  # a resumed round drawn in full asks for nothing
+            await _until(enough, _drain(source, request, take))
         await settle()
         if evolution is not None:
             evolution.after_round(round_)

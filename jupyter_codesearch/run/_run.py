@@ -10,28 +10,32 @@ for is ``_rounds``', what probing does is ``_probing``'s.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _engine
 from .._config import SearchConfig
 from .._exceptions import CodeSearchError
 from .._model import Behaviour, Candidate, Cluster, Disagreement, Limits, Progress, Verdict
-from .._seams import CandidateSource, ProbeSet, Sample, Verifier
+from .._seams import CandidateSource, ProbeSet, Sample, SourceCounters, Verifier
 from ..rank import clusters, disagreements, ranked
 from ..rank._confidence import CONFIDENCE, MIN_JUDGED, leader_holds
 from ..rank._policy import Goal
 from ..spec import Spec
 from ._candidates import CandidateTable
-from ._database import Evolution, scored_spec
+from ._database import scored_spec
 from ._frame import frame
+from ._optimising import Optimising
 from ._probing import Prober
-from ._reference import Reference, speedup, speedup_words
 from ._rounds import run_rounds
+
+if TYPE_CHECKING:
+    from ..store._read import PastRun
 
 __all__ = ["SearchRun"]
 
@@ -44,7 +48,8 @@ _SIDE_TASKS_BOUND_S = 5.0
 class SearchRun:
     """A running or finished search. Made by :func:`search`; safe to read from any thread."""
 
-    def __init__(self, spec: Spec, config: SearchConfig, *, source: CandidateSource, verifier: Verifier) -> None:
+    def __init__(self, spec: Spec, config: SearchConfig, *, source: CandidateSource, verifier: Verifier,
+                 past: PastRun | None = None) -> None:
         spec = scored_spec(spec, config)
         self.spec = spec
         self.config = config
@@ -71,14 +76,38 @@ class SearchRun:
         self._asked = 0  # samples asked for so far, over all rounds
         self._prober = Prober(spec, source, verifier, self.limits, config.test_requests)
         self._start_error: CodeSearchError | None = None
-        goal = self.goal
-        self._evolution = Evolution(config, goal) if goal is not None else None
-        self._trajectory: list[tuple[int, float]] = []
-        self.reference = Reference(spec, config.reference, verifier, self.limits) if config.reference else None
-        """``--reference``: differential testing on every probe, and the speed-up's baseline."""
-        self.reference_verdict: Verdict | None = None
+        self.optimising = Optimising(spec, config, verifier, self.limits)
+        """Scores, the program database, the climb, the ``--reference`` (see ``_optimising``)."""
+        self._evolution, self.reference = self.optimising.evolution, self.optimising.reference
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
+        self.history_id: str | None = None
+        """Its id in the search history (``%search_open ID``); ``None`` when not recorded."""
+        self.history_flush: Callable[[float | None], bool] | None = None
+        self._resume: tuple[int, int] = (1, 0)
+        self._past_spent = SourceCounters()
+        self._past_probes = ProbeSet()
+        if past is not None:
+            self._continue(past)
+
+    def _continue(self, past: PastRun) -> None:
+        """Start where a stopped run ended (``--resume``): its candidates, verdicts and probe
+        inputs are kept (verdicts only for the same tests), its spending counts, and only the
+        samples it did not draw are asked for."""
+        same = past.spec_key == self.spec.key
+        self._past_probes = past.probes if same else ProbeSet()
+        keep_behaviours = same and len(past.probes) > 0
+        cands = [c if same else replace(c, verdict=None) for c in past.candidates]
+        cands = [c if keep_behaviours else replace(c, behaviours=None) for c in cands]
+        by_round = past.generated_by_round
+        last = max(by_round, default=1)
+        drawn = by_round.get(last, 0)
+        n, rounds = self.config.n, self.config.rounds
+        self._resume = (last + 1, 0) if drawn >= n and last < rounds else (last, min(drawn, n))
+        self._asked = n * (self._resume[0] - 1)
+        self._table.seed(cands, sum(by_round.values()))
+        s = past.summary
+        self._past_spent = SourceCounters(requests=s["requests"] or 0, tokens=s["tokens"] or 0, cost=s["cost"] or 0.0)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -95,9 +124,7 @@ class SearchRun:
     @property
     def goal(self) -> Goal | None:
         """Which way scores go, when the cell has a ``@score`` function (see ``rank._policy``)."""
-        if self.spec.score is None:
-            return None
-        return Goal(maximize=self.config.maximize, runtime=self.spec.score_mode == "runtime")
+        return self.optimising.goal
 
     def clusters(self) -> list[Cluster]:
         """Behaviour clusters of the passing candidates probed so far, best first."""
@@ -117,21 +144,12 @@ class SearchRun:
     @property
     def trajectory(self) -> list[tuple[int, float]]:
         """Best score so far against samples drawn: ``(samples, score)`` at each improvement."""
-        with self._lock:
-            return list(self._trajectory)
+        return self.optimising.trajectory
 
-    def _scored(self, cand: Candidate) -> None:
-        """A new score: into the program database, and onto the trajectory if it is the best."""
-        goal, evolution = self.goal, self._evolution
-        if goal is None or evolution is None or cand.score is None or not cand.passed:
-            return
-        if self.reference is not None and cand.behaviours is None:
-            return  # scored once the reference has agreed with it (see _on_probed)
-        evolution.database.add(cand)
-        with self._lock:
-            last = self._trajectory[-1][1] if self._trajectory else None
-            if last is None or goal.sign * cand.score < goal.sign * last:
-                self._trajectory.append((self._table.generated, cand.score))
+    def speedup(self, cand: Candidate) -> tuple[float, float, float] | None:
+        """``(times faster, low, high)`` than the reference on the benchmark, with the 95% bounds
+        the two runtime intervals allow (``--optimize runtime --reference``); else ``None``."""
+        return self.optimising.speedup(cand)
 
     @property
     def probes(self) -> tuple[tuple[Any, ...], ...]:
@@ -169,15 +187,16 @@ class SearchRun:
     def progress(self) -> Progress:
         """Counts so far."""
         _, cands = self._table.snapshot()
-        spent = self.source.counters()
+        spent, past = self.source.counters(), self._past_spent
         with self._lock:
             end = self._ended if self._ended is not None else time.monotonic()
             state, round_ = self._state, self._round
         return Progress(
             state=state, round=round_, generated=self._table.generated, candidates=len(cands),
-            verified=sum(c.verified for c in cands), passing=sum(c.passed for c in cands), tokens=spent.tokens,
-            cost=None if spent.cost_unknown and not spent.cost else spent.cost,
-            requests=spent.requests, elapsed=end - self._started, explored=spent.explored,
+            verified=sum(c.verified for c in cands), passing=sum(c.passed for c in cands),
+            tokens=spent.tokens + past.tokens,
+            cost=None if spent.cost_unknown and not spent.cost else spent.cost + past.cost,
+            requests=spent.requests + past.requests, elapsed=end - self._started, explored=spent.explored,
         )
 
     def subscribe(self, listener: Callable[[str, Any], None]) -> Callable[[], None]:
@@ -199,6 +218,21 @@ class SearchRun:
         """Stop generating and verifying; what is verified so far stays."""
         if not self.done:
             _engine.submit(self._request_stop("stopped by the user"))
+
+    def recorded(self, timeout: float | None = 10.0) -> bool:
+        """Wait until everything a reader could have seen of the run so far is in the history;
+        ``False`` on timeout. A display reads the run, calls this, then shows what it read: what
+        it shows survives a killed kernel."""
+        if self.history_flush is None:
+            return True
+        if not self.done and not _engine.in_engine_thread():
+            # A change and its event happen in one step of the engine loop: once a step of ours
+            # has run there, every change a reader saw has been handed to the writer too.
+            try:
+                _engine.run_sync(asyncio.sleep(0), timeout)
+            except (TimeoutError, concurrent.futures.TimeoutError):  # one class from Python 3.11 on
+                return False
+        return self.history_flush(timeout)
 
     def to_frame(self) -> Any:
         """A pandas DataFrame, one row per candidate, best first; every ranking key a column."""
@@ -278,11 +312,15 @@ class SearchRun:
             starting = asyncio.ensure_future(self.verifier.start())
             starting.add_done_callback(self._on_started)
             if self.config.cluster or self.reference is not None:
-                self._prober.start()
+                if len(self._past_probes):
+                    self._prober.reuse(self._past_probes)
+                else:
+                    self._prober.start()
             if self.reference is not None:
                 self._track(self.reference.verdict(), self._on_reference)
+            self._catch_up()
             await run_rounds(self.config, self.source, on_round=self._set_round, take=self._take,
-                             settle=self._settle, ranked=self.ranked, enough=self._enough,
+                             settle=self._settle, ranked=self.ranked, enough=self._enough, resume=self._resume,
                              evolution=self._evolution)
             await starting
             return "done"
@@ -300,9 +338,21 @@ class SearchRun:
             self.error.__cause__ = e
             return "failed"
 
+    def _catch_up(self) -> None:
+        """A resumed run verifies what its predecessor had not, and probes what it had not."""
+        for c in self._table.snapshot()[1]:
+            if not c.verified:
+                self._verify(c)
+            elif c.passed and c.behaviours is None and self._prober.ready is not None:
+                self._track(self._prober.probe(c, self._known), self._on_probed(c.id))
+
     def _on_started(self, fut: asyncio.Future[None]) -> None:
         """Verification that cannot start ends the run at once (not after generation)."""
-        if fut.cancelled() or fut.exception() is None:
+        if fut.cancelled():
+            return
+        if fut.exception() is None:  # what only a started verifier knows (a cluster's workers)
+            for note in self.verifier.notices():
+                self._notice(note)  # once each: notices already given are not repeated
             return
         error = fut.exception()
         if isinstance(error, CodeSearchError):
@@ -364,7 +414,8 @@ class SearchRun:
                          "them all)")
         for note in self.source.notices():
             self._notice(note)
-        self._speedup_notice()
+        for note in filter(None, [self.optimising.speedup_notice(self.best)]):
+            self._notice(note)
         with self._lock:
             self._state = state
             self._ended = time.monotonic()
@@ -409,11 +460,11 @@ class SearchRun:
                 return
             verdict = replace(fut.result(), index=index)
             cand = self._table.update(index, lambda c: replace(c, verdict=verdict))
-            self._scored(cand)
+            self.optimising.scored(cand, self._table.generated)
             self._emit("candidate", cand)
             self._emit("progress", self.progress)
             if cand.passed and self._prober.ready is not None:
-                self._track(self._probe(cand), self._on_probed(index))
+                self._track(self.optimising.probe(self._prober, cand, self._known), self._on_probed(index))
             else:
                 self._check_enough()
 
@@ -435,48 +486,14 @@ class SearchRun:
             if fut.cancelled() or fut.exception() is not None or fut.result() is None:
                 return
             behaviours, differs = tuple(fut.result()[0]), fut.result()[1]
-
-            def change(c: Candidate) -> Candidate:
-                if differs is None or c.verdict is None:
-                    return replace(c, behaviours=behaviours)
-                rejected = replace(c.verdict, status="failed", passed=False, error=differs, score=None,
-                                   score_interval=None)
-                return replace(c, behaviours=behaviours, verdict=rejected)
-
-            cand = self._table.update(index, change)
-            self._scored(cand)
+            cand = self._table.update(index, lambda c: self.optimising.probed(c, behaviours, differs))
+            self.optimising.scored(cand, self._table.generated)
             self._emit("candidate", cand)
             self._check_enough()
 
         return done
 
-    async def _probe(self, cand: Candidate) -> tuple[Sequence[Behaviour], str | None] | None:
-        """Probe a passing candidate; with a reference, also why it differs from it (or None)."""
-        found = await self._prober.probe(cand, self._known)
-        if found is None or self.reference is None:
-            return None if found is None else (found, None)
-        expected = await self.reference.behaviours(self._prober.probes)
-        return found, self.reference.mismatch(found, expected, self._prober.inputs)
-
-    def _on_reference(self, fut: asyncio.Future[Any]) -> None:
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        verdict: Verdict = fut.result()
-        self.reference_verdict = verdict
-        if self.reference is not None and not verdict.passed:
-            self._notice(f"the reference `{self.reference.name}` does not pass the tests itself: {verdict.error}")
-
-    def _speedup_notice(self) -> None:
-        best = self.best
-        found = self.speedup(best) if best is not None and self.reference is not None else None
-        if best is None or found is None or self.reference is None:
-            return
-        self._notice(speedup_words(best.id, self.reference.name, found))
-
-    def speedup(self, cand: Candidate) -> tuple[float, float, float] | None:
-        """``(times faster, low, high)`` than the reference on the benchmark, with the 95% bounds
-        the two runtime intervals allow (``--optimize runtime --reference``); else ``None``."""
-        ref = self.reference_verdict
-        if ref is None or cand.verdict is None or self.spec.score_mode != "runtime":
-            return None
-        return speedup(ref, cand.verdict)
+    def _on_reference(self, f: asyncio.Future[Any]) -> None:
+        note = None if f.cancelled() or f.exception() is not None else self.optimising.reference_judged(f.result())
+        if note is not None:
+            self._notice(note)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ._calls import LiteralCall, calls_name, literal_call, literal_calls, planned_calls
-from ._examples_doc import DocExample, docstring_examples
+from ._calls import CallExample, LiteralCall, calls_name, literal_call, literal_calls, planned_calls
+from ._examples_doc import docstring_examples
 from ._spec import Item, Spec, Stub, score
 
 __all__ = [
-    "DocExample", "Item", "LiteralCall", "Spec", "Stub", "calls_name", "docstring_examples", "literal_call",
+    "CallExample", "Item", "LiteralCall", "Spec", "Stub", "calls_name", "docstring_examples", "literal_call",
     "literal_calls", "planned_calls", "score",
 ]

@@ -19,10 +19,20 @@ from typing import Any, TypeGuard
 
 from ._spec import Item, Spec
 
-__all__ = ["LiteralCall", "calls_name", "literal_call", "literal_calls", "planned_calls"]
+__all__ = ["CallExample", "LiteralCall", "calls_name", "literal_call", "literal_calls", "planned_calls"]
 
 _LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, MemoryError, RecursionError)
 """What ``ast.literal_eval`` raises for something that is not a literal (or an absurd one)."""
+
+
+@dataclass(frozen=True)
+class CallExample:
+    """``name(*args) == expected`` stated outside the asserts: a docstring example, or a test
+    case a model wrote. ``source`` is how it reads, for messages and probes' origins."""
+
+    args: tuple[Any, ...]
+    expected: Any
+    source: str
 
 
 @dataclass(frozen=True)

@@ -11,30 +11,22 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DocExample", "docstring_examples"]
+from ._calls import CallExample
+
+__all__ = ["docstring_examples"]
 
 _ARROW = re.compile(r"^\s*(?:==>|==|=>|->|➞|=|should\s+return|returns|return|gives|is)\s*(.*)$", re.IGNORECASE)
 _MAX = 20
 
 
-@dataclass(frozen=True)
-class DocExample:
-    """``name(*args) == expected``, as the docstring says."""
-
-    args: tuple[Any, ...]
-    expected: Any
-    text: str
-
-
-def docstring_examples(docstring: str | None, name: str) -> list[DocExample]:
+def docstring_examples(docstring: str | None, name: str) -> list[CallExample]:
     """The examples in ``docstring`` for the function ``name`` (at most 20)."""
     if not docstring:
         return []
     lines = docstring.splitlines()
-    out: list[DocExample] = []
+    out: list[CallExample] = []
     seen: set[str] = set()
     for i, line in enumerate(lines):
         for start in _calls(line, name):
@@ -51,7 +43,7 @@ def docstring_examples(docstring: str | None, name: str) -> list[DocExample]:
             if expected is _NO or call in seen:
                 continue
             seen.add(call)
-            out.append(DocExample(args, expected[0], f"{call} == {expected[1]}"))
+            out.append(CallExample(args, expected[0], f"{call} == {expected[1]}"))
             if len(out) == _MAX:
                 return out
     return out

@@ -177,6 +177,7 @@ def _parse(text: str, offset: int) -> Spec:
     context = "\n".join(src_lines[:context_end]).strip("\n")
     context = context + "\n" if context else ""
     items, notes = _items(body[stub_index + 1 :], stub.name, text, offset)
+    _compile_parts(context, items, offset)
     digest = hashlib.sha256()
     for part in (context, stub.name, *(f"{i.kind}:{i.line}:{i.source}" for i in items)):
         digest.update(part.encode())
@@ -197,12 +198,13 @@ def _read_tree(text: str, offset: int) -> ast.Module:
         with warnings.catch_warnings():
             # e.g. "invalid escape sequence": the user's own code, not ours to warn about
             warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
-            return ast.parse(text)
+            tree = ast.parse(text)
+            # What parses may still not compile (`return` or `break` at the top level, top-level
+            # `await`, `from __future__ import braces`): said here, not by every kernel later.
+            compile(tree, "<cell>", "exec", dont_inherit=True)
+            return tree
     except SyntaxError as e:
-        line = (e.lineno or 1) + offset
-        shown = (e.text or "").strip()
-        where = f": `{shown}`" if shown else ""
-        raise SpecError(f"syntax error, {e.msg}{where}. Fix the cell and run it again.", line) from None
+        raise _syntax_error(e, offset) from None
     except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
         raise SpecError(f"cannot read the cell: {e}") from None
 
@@ -283,6 +285,28 @@ def _items(after_stub: list[ast.stmt], name: str, text: str, offset: int) -> tup
             if any(_mentions(node, n) for n in touched):
                 touched |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
     return items, notes
+
+
+def _syntax_error(e: SyntaxError, offset: int) -> SpecError:
+    line = (e.lineno or 1) + offset
+    shown = (e.text or "").strip()
+    where = f": `{shown}`" if shown else ""
+    return SpecError(f"syntax error, {e.msg}{where}. Fix the cell and run it again.", line)
+
+
+def _compile_parts(context: str, items: list[Item], offset: int) -> None:
+    """Each part compiles on its own too, as the kernel compiles it (a `from __future__` import
+    is allowed only at the top of what is compiled)."""
+    parts = [(context, offset), *((i.source, i.line - 1) for i in items)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning))
+        for source, at in parts:
+            try:
+                compile(source, "<cell>", "exec", dont_inherit=True)
+            except SyntaxError as e:
+                raise _syntax_error(e, at) from None
+            except (ValueError, RecursionError, MemoryError) as e:
+                raise SpecError(f"cannot read the cell: {e}", at + 1) from None
 
 
 def _is_score(node: ast.stmt) -> bool:

@@ -28,6 +28,8 @@ from .._config import FIELDS, convert, env_name, from_flags, resolve_config
 from .._exceptions import CodeSearchError, ConfigError
 from .._log import get_logger
 from .._options import add_flags, lookup, offered
+from ..store import past_settings
+from ._history import HistoryMagics, has_code
 
 if TYPE_CHECKING:
     from ..run import SearchRun
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 # Flags of the %%search line that are not settings.
-_EXTRA_FLAGS = ("--use", "--help")
+_EXTRA_FLAGS = ("--use", "--resume", "--help")
 _ALL_FLAGS = [s.flag for s in offered("magic") if s.flag is not None] + list(_EXTRA_FLAGS)
 TEXT_ROWS = 10
 """Rows of the ranked table a terminal IPython prints (the rest: ``_search.to_frame()``)."""
@@ -95,6 +97,7 @@ def _parser() -> _Parser:
     p.add_argument("--use", dest="use", metavar="NAMES", action="append",
                    help="comma-separated variables/functions of this session to make available to "
                         "candidates and tests (sent with cloudpickle)")
+    p.add_argument("--resume", metavar="ID", help="continue a stopped run of the history (empty cell: its spec)")
     p.add_argument("-h", "--help", dest="help", action="store_true", help="show this help")
     return p
 
@@ -107,6 +110,7 @@ class SearchOptions:
     """Config fields set on the line, converted to their types."""
     use: tuple[str, ...] = ()
     help: bool = False
+    resume: str | None = None
 
 
 def parse_search_options(line: str) -> SearchOptions:
@@ -131,7 +135,7 @@ def parse_search_options(line: str) -> SearchOptions:
                 raise ConfigError(f"--use {name!r}: not a variable name (write --use data,helper)")
             if name not in use:
                 use.append(name)
-    return SearchOptions(explicit, tuple(use), bool(ns.help))
+    return SearchOptions(explicit, tuple(use), bool(ns.help), ns.resume)
 
 
 def help_text() -> str:
@@ -139,6 +143,7 @@ def help_text() -> str:
     return _parser().format_help() + (
         "\nSession defaults: %search_config key=value (bare: show the configuration).\n"
         "Insert a candidate from a plain cell: %search_insert N (N is the # column).\n"
+        "Past runs: %search_history lists them, %search_open ID shows one, --resume ID continues one.\n"
     )
 
 
@@ -266,7 +271,7 @@ def _cell_id(shell: Any) -> str | None:
     return cell_id if isinstance(cell_id, str) and cell_id else None
 
 
-class CodeSearchMagics:
+class CodeSearchMagics(HistoryMagics):
     """The magics of one IPython shell, with its ``%search_config`` session defaults."""
 
     def __init__(self, shell: Any) -> None:
@@ -286,8 +291,9 @@ class CodeSearchMagics:
             if opts.help:
                 _display({"text/plain": help_text()}, raw=True)
                 return
-            spec, notes = self._parse(cell)
-            config, _ = resolve_config(opts.explicit, self.session)
+            past = self.past_run(opts.resume) if opts.resume else None
+            spec, notes = self._parse(past.spec_text if past is not None and not has_code(cell) else cell)
+            config, _ = resolve_config(opts.explicit, {**self.session, **(past_settings(past) if past else {})})
             preamble, skipped = session_imports(self.shell)
             spec = spec.using(preamble, ship(self.shell.user_ns, opts.use))
             notes += skipped
@@ -299,13 +305,8 @@ class CodeSearchMagics:
 
         with warnings.catch_warnings():  # the run's notices say it, in the widget or the text
             warnings.simplefilter("ignore", SandboxWarning)
-            run = search(spec, config, wait=False)
-        self.shell.user_ns[config.name] = run
-        self.last_name = config.name
-        if _use_widget(self.shell):
-            self._show_view(run, config.name, notes)
-        else:
-            self._show_text(run, config.name, notes)
+            run = search(spec, config, wait=False, resume=past)
+        self._bind_and_show(run, config.name, notes)
 
     def _parse(self, cell: str) -> tuple[Spec, tuple[str, ...]]:
         from ..spec import Spec
@@ -465,7 +466,8 @@ class CodeSearchMagics:
 
 
 _MAGICS = (("cell", "search", "search_magic"), ("line", "search_config", "search_config_magic"),
-           ("line", "search_insert", "search_insert_magic"))
+           ("line", "search_insert", "search_insert_magic"), ("line", "search_history", "search_history_magic"),
+           ("line", "search_open", "search_open_magic"))
 _instances: weakref.WeakKeyDictionary[Any, CodeSearchMagics] = weakref.WeakKeyDictionary()
 
 

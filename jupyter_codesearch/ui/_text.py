@@ -8,6 +8,7 @@ ipywidgets, touches a kernel or writes anywhere: callers print.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -31,6 +32,8 @@ __all__ = [
     "disagreements_text",
     "fmt_runtime",
     "header_text",
+    "history_cells",
+    "history_text",
     "progress_parts",
     "progress_text",
     "row_cells",
@@ -98,6 +101,11 @@ def _tests(c: Candidate) -> str:
     return f"{c.tests_passed}/{c.tests_total}" if c.verified and c.tests_total else "-"
 
 
+def _status_text(c: Candidate) -> str:
+    """``passed``, or ``passed (cached)`` for a verdict the history had (not verified again)."""
+    return f"{c.status} (cached)" if c.verdict is not None and c.verdict.cached else c.status
+
+
 def _cluster_text(c: Candidate) -> str:
     """``2 (5)``: behaviour cluster 2, with 5 votes behind it."""
     if c.cluster is None:
@@ -108,7 +116,7 @@ def _cluster_text(c: Candidate) -> str:
 COLUMNS: tuple[Column[Candidate], ...] = (
     Column("rank", "rank", 4, lambda r, c: str(r), lambda r, c: r, right=True),
     Column("id", "#", 5, lambda r, c: f"#{c.id}", lambda r, c: c.id, right=True),
-    Column("status", "status", 14, lambda r, c: c.status, lambda r, c: _STATUS_ORDER.get(c.status, 99)),
+    Column("status", "status", 16, lambda r, c: _status_text(c), lambda r, c: _STATUS_ORDER.get(c.status, 99)),
     Column("tests", "tests", 7, lambda r, c: _tests(c),
            lambda r, c: (c.tests_passed, c.tests_total) if c.verified else None, right=True,
            descending_first=True),
@@ -316,3 +324,28 @@ def config_text(rows: Sequence[tuple[str, str, str, str]]) -> str:
     out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
     out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------- history
+
+
+def history_cells(s: Mapping[str, Any]) -> dict[str, str]:
+    """One past run as the words of a history listing (CLI, terminal and DataFrame alike)."""
+    cost = s.get("cost")
+    return {
+        "id": str(s["id"]), "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(s["started"])),
+        "function": str(s["function"]), "model": str(s.get("model") or "synthesizer"), "status": str(s["status"]),
+        "best": str(s.get("best_status") or "-"), "candidates": str(s["candidates"]),
+        "cost": "-" if cost is None else f"${cost:.4f}",
+    }
+
+
+def history_text(summaries: Sequence[Mapping[str, Any]]) -> str:
+    """Past runs, newest first, one line each (``jupyter-codesearch history``)."""
+    if not summaries:
+        return "no runs in the search history yet."
+    rows = [history_cells(s) for s in summaries]
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys}
+    line = "  ".join(k.ljust(widths[k]) for k in keys).rstrip()
+    return "\n".join([line, *("  ".join(r[k].ljust(widths[k]) for k in keys).rstrip() for r in rows)])

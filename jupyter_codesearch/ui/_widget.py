@@ -1,8 +1,6 @@
 """The live ``%%search`` widget: progress, a ranked and paged table, the selected candidate.
 
-Updated from a worker thread, not an asyncio task: ipykernel 7 stalls tasks that outlive the
-cell. The run's listener only sets an event (it is called on the engine thread, which must not
-wait for us); the view thread redraws at most a few times per second.
+Updated from a worker thread (``_follow``) at most a few times per second.
 
 The number of widget models is fixed when the view is built (about 200, whatever the number of
 candidates): the table is a page of row buttons whose text and colour change, never new widgets;
@@ -14,7 +12,6 @@ from __future__ import annotations
 import html
 import math
 import threading
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -24,6 +21,7 @@ from .._model import Candidate, Disagreement
 from . import _render as R
 from ._assets import CSS, copy_html
 from ._disagreements import DISAGREEMENT_CLUSTERS, DISAGREEMENT_ROWS, DisagreementsPanel
+from ._follow import REDRAW_INTERVAL, Follower
 
 if TYPE_CHECKING:
     from ..run import SearchRun
@@ -32,10 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["DISAGREEMENT_CLUSTERS", "DISAGREEMENT_ROWS", "PAGE_SIZE", "SearchView"]
 
 PAGE_SIZE = 15
-REDRAW_INTERVAL = 0.25
-"""Seconds between redraws while candidates stream in (page flips and clicks redraw at once)."""
-TICK = 0.5
-"""Redraw at least this often while the run is live, so the elapsed time moves."""
 PING_TIMEOUT = 8.0
 INSERT_TIMEOUT = 8.0
 _log = get_logger(__name__)
@@ -68,10 +62,8 @@ class SearchView:
         self.page_size = page_size
         self._bridge = bridge
         self._lock = threading.RLock()
-        self._wake = threading.Event()
-        self._closed = False
-        self._thread: threading.Thread | None = None
-        self._unsubscribe: Callable[[], None] | None = None
+        self._follower = Follower(run, self.render, lambda e: self._status(
+            f"the live view stopped: {type(e).__name__}: {e}", "error"))
         self.page = 0
         self.sort_key = "rank"
         self.descending = False
@@ -195,36 +187,10 @@ class SearchView:
 
     def start(self) -> SearchView:
         """Follow the run from a worker thread; check for the JupyterLab extension."""
-        self._unsubscribe = self.run.subscribe(lambda event, payload: self._wake.set())
-        self._wake.set()  # the run may have progressed (or failed) before we subscribed
-        self._thread = threading.Thread(target=self._loop, name="codesearch-view", daemon=True)
-        self._thread.start()
+        self._follower.start()
         if self.insert_mode == "checking":
             threading.Thread(target=self._ping, name="codesearch-ping", daemon=True).start()
         return self
-
-    def _loop(self) -> None:
-        last = 0.0
-        try:
-            while not self._closed:
-                self._wake.wait(TICK)
-                self._wake.clear()
-                if self._closed:
-                    return
-                pause = REDRAW_INTERVAL - (time.monotonic() - last)
-                if pause > 0:  # coalesce a burst of events into one redraw
-                    time.sleep(pause)
-                finished = self.run.done
-                self.render()
-                last = time.monotonic()
-                if finished:
-                    return
-        except Exception as e:  # the widget is all the user sees: say it broke
-            _log.debug("the live view stopped", exc_info=e)
-            self._status(f"the live view stopped: {type(e).__name__}: {e}", "error")
-        finally:
-            if self._unsubscribe is not None:
-                self._unsubscribe()
 
     def _ping(self) -> None:
         bridge = self._bridge
@@ -241,10 +207,7 @@ class SearchView:
 
     def close(self) -> None:
         """Stop following the run and close every widget model of the view."""
-        self._closed = True
-        self._wake.set()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        self._follower.close()
         with self._lock:
             for widget in self._widgets:
                 for part in (getattr(widget, "layout", None), getattr(widget, "style", None), widget):
@@ -253,10 +216,7 @@ class SearchView:
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until the view thread has drawn the finished run (for tests and scripts)."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._follower.wait(timeout)
 
     def model_ids(self) -> set[str]:
         """Ids of every widget model this view owns (layouts and styles included)."""
@@ -401,10 +361,12 @@ class SearchView:
     def render(self) -> None:
         """Redraw everything from the run's current state (thread-safe)."""
         with self._lock:
-            if self._closed:
+            if self._follower.closed:
                 return
             self.redraws += 1
             ranked = self.run.ranked()
+            if not self.run.done:  # what is shown below is in the history
+                self.run.recorded(REDRAW_INTERVAL)
             self._render_progress()
             self._render_table(ranked)
             self.panel.render(ranked)
