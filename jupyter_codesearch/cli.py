@@ -22,7 +22,7 @@ from ._model import Limits, Verdict
 from ._options import add_flags
 from .store._commands import COMMANDS as HISTORY_COMMANDS
 from .store._commands import add_parsers as add_history_parsers
-from .ui._text import progress_text, summary_text, verdicts_text, verify_progress_text
+from .ui._text import progress_text, summary_text, trajectory_text, verdicts_text, verify_progress_text
 
 if TYPE_CHECKING:
     from .run import SearchRun
@@ -195,6 +195,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _print_json(run)
     else:
         print(summary_text(run.ranked(), run.best, run.disagreements()))
+        climb = trajectory_text(run.trajectory, runtime=run.spec.score_mode == "runtime")
+        if climb:
+            print("\n" + climb)
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ import ast
 import itertools
 import random
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,11 +22,11 @@ from jupyter_codesearch.run._reference import Reference, speedup
 from tests.support.fake_llm import EvolveResponder, FakeLLM, Reply, Request, mutate
 from tests.support.optimize import (
     BIN_PACKING,
+    HALF_FIT,
     UNIQUE,
     UNIQUE_LINEAR,
     UNIQUE_MEMORISER,
     UNIQUE_QUADRATIC,
-    WORST_FIT,
 )
 
 MODEL = "openai/gpt-4o-mini"
@@ -59,7 +60,7 @@ def test_resetting_weak_islands_reseeds_them_with_a_strong_islands_best() -> Non
 
 def test_the_evolution_prompt_lists_versions_worst_first_with_scores() -> None:
     spec = Spec.parse(BIN_PACKING)
-    prompt = evolve_prompt(spec, [("def priority(i, r): return [0.0]*len(r)\n", 93.0), (WORST_FIT, 90.0)], 2, 3,
+    prompt = evolve_prompt(spec, [("def priority(i, r): return [0.0]*len(r)\n", 93.0), (HALF_FIT, 90.0)], 2, 3,
                            parent=7, island=1, maximize=False)
     user = prompt.messages[-1][1]
     assert user.index("Version 0 (score 93)") < user.index("Version 1 (score 90)")
@@ -68,20 +69,20 @@ def test_the_evolution_prompt_lists_versions_worst_first_with_scores() -> None:
 
 
 def test_the_fake_model_mutates_the_best_program_it_is_shown() -> None:
-    variants = {mutate(WORST_FIT, random.Random(k)) for k in range(12)}
+    variants = {mutate(HALF_FIT, random.Random(k)) for k in range(12)}
     assert len(variants) > 6 and all(ast.parse(v) for v in variants)
-    responder = EvolveResponder(WORST_FIT)
+    responder = EvolveResponder(HALF_FIT)
     shown = ("Implement the function `priority`\n\nEarlier versions\n```python\nold\n```\n"
-             f"```python\n{WORST_FIT}```")
+             f"```python\n{HALF_FIT}```")
     request = Request("/v1/chat/completions", {}, {"messages": [{"role": "user", "content": shown}], "n": 2}, b"", 0)
     replies = responder(request)
-    assert isinstance(replies, list) and len(replies) == 2 and responder.shown == [WORST_FIT]
+    assert isinstance(replies, list) and len(replies) == 2 and responder.shown == [HALF_FIT]
     assert responder(Request("/v1/chat/completions", {}, {"messages": [{"role": "user", "content": "edge cases?"}]},
                              b"", 1)) == "[]"
 
 
 def test_bin_packing_climbs_over_rounds_while_the_budget_lasts(tmp_path: Path) -> None:
-    responder = EvolveResponder(WORST_FIT)
+    responder = EvolveResponder(HALF_FIT)
     with FakeLLM(responder) as fake:
         run = search(BIN_PACKING, model=MODEL, api_base=fake.url, timeout=5.0, n=6, rounds=1, max_tokens=15000,
                      maximize=False, cluster=False, cache_dir=str(tmp_path / "cache"))
@@ -145,3 +146,46 @@ def test_the_reference_proves_nothing_where_it_hangs_and_speedups_bound_by_both_
     reference = Verdict(0, "passed", True, score=0.1, score_interval=(0.08, 0.12))
     candidate = Verdict(1, "passed", True, score=0.01, score_interval=(0.008, 0.0125))
     assert speedup(reference, candidate) == pytest.approx((10.0, 6.4, 15.0))
+
+
+def test_the_command_line_prints_the_climb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyter_codesearch import cli
+
+    (tmp_path / "spec.py").write_text(BIN_PACKING)
+    with FakeLLM(EvolveResponder(HALF_FIT)) as fake:
+        code = cli.main(["run", str(tmp_path / "spec.py"), "--model", MODEL, "--api-base", fake.url, "-n", "6",
+                         "--max-tokens", "15000", "--minimize", "--no-cache", "--timeout", "5"])
+    out = capsys.readouterr().out
+    assert code == 0
+    climb = out[out.index("best score by samples drawn:"):].splitlines()[2:]
+    scores = [float(line.split()[1]) for line in climb if line.strip()]
+    assert len(scores) >= 2 and scores == sorted(scores, reverse=True) and scores[-1] < scores[0]
+    assert " score " in out.splitlines()[0]  # the table's score column
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    ("    while True:\n        pass\n", "scoring stopped: timed out after 1 s"),
+    ("    hog = [bytearray(1 << 20) for _ in range(1 << 20)]\n", "the score function ran out of memory"),
+])
+def test_a_hanging_or_memory_bombing_score_fails_its_candidates_score_not_the_run(
+        tmp_path: Path, body: str, error: str) -> None:
+    broken = BIN_PACKING.replace("    total = 0\n", body + "    total = 0\n")
+    started = time.monotonic()
+    with FakeLLM(EvolveResponder(HALF_FIT)) as fake:
+        run = search(broken, model=MODEL, api_base=fake.url, timeout=1.0, n=2, maximize=False, cluster=False,
+                     cache_dir=str(tmp_path / "cache"), workers=1)
+    assert run.error is None and run.progress.state == "done"
+    scored = [c for c in run.candidates if c.passed]  # (a mutation may still fail its tests)
+    assert scored and all(c.score is None and error in (c.verdict.score_error or "")
+                          for c in scored if c.verdict is not None), [c.verdict for c in run.candidates]
+    # each candidate ends within its timeout + 2 s (one kernel: one after the other), start-up aside
+    assert time.monotonic() - started < 30 + len(run.candidates) * (1.0 + 2)
+
+
+def test_the_live_chart_is_a_step_line_of_the_best_score_and_says_the_latest() -> None:
+    from jupyter_codesearch.ui._render import trajectory_svg
+
+    assert trajectory_svg([], 10) == ""
+    chart = trajectory_svg([(6, 93.0), (12, 90.0), (18, 86.0)], 30)
+    assert chart.count("<polyline") == 1 and "best score 86 after 18 of 30 samples (3 improvements)" in chart
+    assert "1.50 ms" in trajectory_svg([(3, 0.0015)], 3, runtime=True)

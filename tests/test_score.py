@@ -102,7 +102,7 @@ def test_a_hanging_or_memory_bombing_score_ends_within_the_timeout_with_a_clear_
 
 
 def test_runtime_scores_time_the_candidates_calls_with_an_interval(kernel: Kernel) -> None:
-    spec = _with_body("    f(20000)").optimizing("runtime")
+    spec = _with_body("    f(300000)").optimizing("runtime")
     slow = "def double(x):\n    s = 0\n    for _ in range(x):\n        s += 2\n    return s\n"
     fast, loop = kernel.verify(spec, [RIGHT, slow], timeout=5.0)
     assert fast.score is not None and loop.score is not None and fast.score_interval and loop.score_interval

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import resource
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -142,8 +143,6 @@ def _address_space(memory_mb: int) -> Iterator[None]:
     score function is user code: a runaway allocation is its MemoryError, not this kernel's
     death); the old limit is back afterwards."""
     try:
-        import resource
-
         with open("/proc/self/statm") as f:
             size = int(f.read().split()[0]) * resource.getpagesize()
         old = resource.getrlimit(resource.RLIMIT_AS)
@@ -151,7 +150,7 @@ def _address_space(memory_mb: int) -> Iterator[None]:
         if old[0] != resource.RLIM_INFINITY:
             cap = min(cap, old[0])
         resource.setrlimit(resource.RLIMIT_AS, (cap, old[1]))
-    except (ImportError, OSError, ValueError):  # no /proc, no resource: unbounded, as the tests
+    except (OSError, ValueError):  # no /proc: unbounded, as the tests
         yield
         return
     try:

@@ -28,10 +28,10 @@ from ..rank._confidence import CONFIDENCE, MIN_JUDGED, leader_holds
 from ..rank._policy import Goal
 from ..spec import Spec
 from ._candidates import CandidateTable
-from ._database import Evolution, scored_spec
+from ._database import scored_spec
 from ._frame import frame
+from ._optimising import Optimising
 from ._probing import Prober
-from ._reference import Reference, speedup, speedup_words
 from ._rounds import run_rounds
 
 if TYPE_CHECKING:
@@ -76,12 +76,9 @@ class SearchRun:
         self._asked = 0  # samples asked for so far, over all rounds
         self._prober = Prober(spec, source, verifier, self.limits, config.test_requests)
         self._start_error: CodeSearchError | None = None
-        goal = self.goal
-        self._evolution = Evolution(config, goal) if goal is not None else None
-        self._trajectory: list[tuple[int, float]] = []
-        self.reference = Reference(spec, config.reference, verifier, self.limits) if config.reference else None
-        """``--reference``: differential testing on every probe, and the speed-up's baseline."""
-        self.reference_verdict: Verdict | None = None
+        self.optimising = Optimising(spec, config, verifier, self.limits)
+        """Scores, the program database, the climb, the ``--reference`` (see ``_optimising``)."""
+        self._evolution, self.reference = self.optimising.evolution, self.optimising.reference
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
         self.history_id: str | None = None
@@ -127,9 +124,7 @@ class SearchRun:
     @property
     def goal(self) -> Goal | None:
         """Which way scores go, when the cell has a ``@score`` function (see ``rank._policy``)."""
-        if self.spec.score is None:
-            return None
-        return Goal(maximize=self.config.maximize, runtime=self.spec.score_mode == "runtime")
+        return self.optimising.goal
 
     def clusters(self) -> list[Cluster]:
         """Behaviour clusters of the passing candidates probed so far, best first."""
@@ -149,21 +144,12 @@ class SearchRun:
     @property
     def trajectory(self) -> list[tuple[int, float]]:
         """Best score so far against samples drawn: ``(samples, score)`` at each improvement."""
-        with self._lock:
-            return list(self._trajectory)
+        return self.optimising.trajectory
 
-    def _scored(self, cand: Candidate) -> None:
-        """A new score: into the program database, and onto the trajectory if it is the best."""
-        goal, evolution = self.goal, self._evolution
-        if goal is None or evolution is None or cand.score is None or not cand.passed:
-            return
-        if self.reference is not None and cand.behaviours is None:
-            return  # scored once the reference has agreed with it (see _on_probed)
-        evolution.database.add(cand)
-        with self._lock:
-            last = self._trajectory[-1][1] if self._trajectory else None
-            if last is None or goal.sign * cand.score < goal.sign * last:
-                self._trajectory.append((self._table.generated, cand.score))
+    def speedup(self, cand: Candidate) -> tuple[float, float, float] | None:
+        """``(times faster, low, high)`` than the reference on the benchmark, with the 95% bounds
+        the two runtime intervals allow (``--optimize runtime --reference``); else ``None``."""
+        return self.optimising.speedup(cand)
 
     @property
     def probes(self) -> tuple[tuple[Any, ...], ...]:
@@ -428,7 +414,8 @@ class SearchRun:
                          "them all)")
         for note in self.source.notices():
             self._notice(note)
-        self._speedup_notice()
+        for note in filter(None, [self.optimising.speedup_notice(self.best)]):
+            self._notice(note)
         with self._lock:
             self._state = state
             self._ended = time.monotonic()
@@ -473,11 +460,11 @@ class SearchRun:
                 return
             verdict = replace(fut.result(), index=index)
             cand = self._table.update(index, lambda c: replace(c, verdict=verdict))
-            self._scored(cand)
+            self.optimising.scored(cand, self._table.generated)
             self._emit("candidate", cand)
             self._emit("progress", self.progress)
             if cand.passed and self._prober.ready is not None:
-                self._track(self._probe(cand), self._on_probed(index))
+                self._track(self.optimising.probe(self._prober, cand, self._known), self._on_probed(index))
             else:
                 self._check_enough()
 
@@ -499,48 +486,14 @@ class SearchRun:
             if fut.cancelled() or fut.exception() is not None or fut.result() is None:
                 return
             behaviours, differs = tuple(fut.result()[0]), fut.result()[1]
-
-            def change(c: Candidate) -> Candidate:
-                if differs is None or c.verdict is None:
-                    return replace(c, behaviours=behaviours)
-                rejected = replace(c.verdict, status="failed", passed=False, error=differs, score=None,
-                                   score_interval=None)
-                return replace(c, behaviours=behaviours, verdict=rejected)
-
-            cand = self._table.update(index, change)
-            self._scored(cand)
+            cand = self._table.update(index, lambda c: self.optimising.probed(c, behaviours, differs))
+            self.optimising.scored(cand, self._table.generated)
             self._emit("candidate", cand)
             self._check_enough()
 
         return done
 
-    async def _probe(self, cand: Candidate) -> tuple[Sequence[Behaviour], str | None] | None:
-        """Probe a passing candidate; with a reference, also why it differs from it (or None)."""
-        found = await self._prober.probe(cand, self._known)
-        if found is None or self.reference is None:
-            return None if found is None else (found, None)
-        expected = await self.reference.behaviours(self._prober.probes)
-        return found, self.reference.mismatch(found, expected, self._prober.inputs)
-
-    def _on_reference(self, fut: asyncio.Future[Any]) -> None:
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        verdict: Verdict = fut.result()
-        self.reference_verdict = verdict
-        if self.reference is not None and not verdict.passed:
-            self._notice(f"the reference `{self.reference.name}` does not pass the tests itself: {verdict.error}")
-
-    def _speedup_notice(self) -> None:
-        best = self.best
-        found = self.speedup(best) if best is not None and self.reference is not None else None
-        if best is None or found is None or self.reference is None:
-            return
-        self._notice(speedup_words(best.id, self.reference.name, found))
-
-    def speedup(self, cand: Candidate) -> tuple[float, float, float] | None:
-        """``(times faster, low, high)`` than the reference on the benchmark, with the 95% bounds
-        the two runtime intervals allow (``--optimize runtime --reference``); else ``None``."""
-        ref = self.reference_verdict
-        if ref is None or cand.verdict is None or self.spec.score_mode != "runtime":
-            return None
-        return speedup(ref, cand.verdict)
+    def _on_reference(self, f: asyncio.Future[Any]) -> None:
+        note = None if f.cancelled() or f.exception() is not None else self.optimising.reference_judged(f.result())
+        if note is not None:
+            self._notice(note)

@@ -58,6 +58,7 @@ __all__ = [
     "status_html",
     "table_text",
     "tests_html",
+    "trajectory_svg",
 ]
 
 Tone = Literal["good", "partial", "bad", "warning", "info", "dim", "added", "removed", "hunk"]
@@ -113,6 +114,37 @@ def progress_html(name: str, source: str, p: Progress) -> str:
         f'<div class="cs-progress-text"><code>{html.escape(name)}</code> '
         f'<span class="cs-dim">({html.escape(source)})</span> &middot; '
         + " &middot; ".join(bits) + "</div>"
+    )
+
+
+def trajectory_svg(points: Sequence[tuple[int, float]], drawn: int, runtime: bool = False) -> str:
+    """The live chart of an optimising run: best score (a step line) against samples drawn, the
+    latest best in words; empty before anything is scored."""
+    if not points:
+        return ""
+    width, height, pad = 260, 56, 4
+    scores = [v for _, v in points]
+    low, high = min(scores), max(scores)
+    span_x, span_y = max(drawn, points[-1][0], 1), (high - low) or 1.0
+
+    def xy(n: int, v: float) -> str:
+        x = pad + (width - 2 * pad) * n / span_x
+        y = pad + (height - 2 * pad) * (1 - (v - low) / span_y) if high > low else height / 2
+        return f"{x:.1f},{y:.1f}"
+
+    steps: list[str] = []
+    for k, (n, v) in enumerate(points):
+        if k:
+            steps.append(xy(n, points[k - 1][1]))
+        steps.append(xy(n, v))
+    steps.append(xy(span_x, points[-1][1]))
+    best = fmt_runtime(points[-1][1]) if runtime else f"{points[-1][1]:.6g}"
+    colour = PALETTE["info"][0]
+    return (
+        f'<div class="cs-trajectory"><svg width="{width}" height="{height}" role="img" '
+        f'aria-label="best score by samples drawn"><polyline fill="none" stroke="{colour}" stroke-width="2" '
+        f'points="{" ".join(steps)}"/></svg> <span class="cs-dim">best score {html.escape(best)} after '
+        f"{points[-1][0]} of {span_x} samples ({len(points)} improvements)</span></div>"
     )
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "sort_candidates",
     "summary_text",
     "table_text",
+    "trajectory_text",
     "verdict_row_text",
     "verdicts_text",
     "verify_progress_text",
@@ -215,6 +216,15 @@ def table_text(ranked: Sequence[Candidate], limit: int | None = None, more: str 
     lines += [row_text(rank, c, columns).rstrip() for rank, c in enumerate(shown, 1)]
     if len(ranked) > len(shown):
         lines.append(f"... {len(ranked) - len(shown)} more" + (f" ({more})" if more else ""))
+    return "\n".join(lines)
+
+
+def trajectory_text(points: Sequence[tuple[int, float]], runtime: bool = False) -> str:
+    """An optimising run's climb: the best score each time it improved, by samples drawn."""
+    if not points:
+        return ""
+    lines = ["best score by samples drawn:", f"{'samples':>9}  best"]
+    lines += [f"{n:>9}  {fmt_runtime(v) if runtime else f'{v:.6g}'}" for n, v in points]
     return "\n".join(lines)
 
 

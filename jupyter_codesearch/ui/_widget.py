@@ -379,7 +379,9 @@ class SearchView:
         which = cfg.effective_generator
         source = {"llm": cfg.model or "model", "synth": "offline synthesizer",
                   "both": f"{cfg.model} + offline synthesizer"}.get(which, which)
-        self.progress.value = R.progress_html(run.spec.name, source, p)
+        climb = getattr(run, "trajectory", ())  # optimising runs only; stand-in runs may have none
+        self.progress.value = R.progress_html(run.spec.name, source, p) + R.trajectory_svg(
+            climb, p.generated, getattr(run.spec, "score_mode", "value") == "runtime")
         self.bar.max = max(1, p.candidates)
         self.bar.value = p.verified
         self.bar.bar_style = {"done": "success", "failed": "danger", "stopped": "warning"}.get(p.state, "info")

@@ -1205,7 +1205,7 @@ class EvolveResponder:
         self._lock = threading.Lock()
 
     def __call__(self, request: Request) -> Reply:
-        text = request.user_text
+        text = request.prompt_text  # every message: a fresh round adds its "(attempt k)" as one
         if "Implement the function" not in text:
             return "[]"
         blocks = _CODE_BLOCK.findall(text)
@@ -1230,14 +1230,15 @@ def mutate(code: str, rng: random.Random) -> str:
     if constants and rng.random() < 2 / 3:
         node = rng.choice(constants)
         value = float(node.value)
-        node.value = round(value + rng.gauss(0.0, max(0.5, abs(value) / 2)), 2)
+        node.value = round(value + rng.gauss(0.0, max(0.1, abs(value) / 2)), 2)
         return ast.unparse(tree) + "\n"
     for loop in ast.walk(tree):
         if not isinstance(loop, ast.For):
             continue
         for k, stmt in enumerate(loop.body):
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-                names = sorted({n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)})
+                called = {id(n.func) for n in ast.walk(stmt.value) if isinstance(n, ast.Call)}
+                names = sorted({n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name) and id(n) not in called})
                 if not names:
                     continue
                 target = stmt.targets[0].id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BIN_PACKING", "UNIQUE", "UNIQUE_LINEAR", "UNIQUE_MEMORISER", "UNIQUE_QUADRATIC", "WORST_FIT"]
+__all__ = ["BIN_PACKING", "HALF_FIT", "UNIQUE", "UNIQUE_LINEAR", "UNIQUE_MEMORISER", "UNIQUE_QUADRATIC"]
 
 BIN_PACKING = '''
 import random
@@ -35,14 +35,15 @@ def bins_used(f):
 '''
 """Score: bins used on four fixed instances of 60 items (run with ``maximize=False``)."""
 
-WORST_FIT = '''def priority(item, remaining):
+HALF_FIT = '''def priority(item, remaining):
     scores = []
     for r in remaining:
-        s = 1.0 * r
+        s = -abs(r - item - 0.5)
         scores.append(s)
     return scores
 '''
-"""What the fake model starts from: worst fit (the emptiest bin first), a poor heuristic."""
+"""What the fake model starts from: the bin left half empty by the item first (as poor as worst
+fit: 93 bins); the constant tuned down to 0 is best fit (86), through 90 and 88 on the way."""
 
 UNIQUE = '''
 def unique_quadratic(xs):
