@@ -29,6 +29,7 @@ Measured on the 89 SyGuS string tasks, with what each piece buys: ``benchmarks/b
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -158,27 +159,16 @@ def _synthesize(
     if max_programs <= 0:
         return
     try:
-        yield from _search(prob, budget, opts, max_programs, emitted)
+        yield from itertools.islice(_search(prob, budget, opts, emitted), max_programs)
     finally:
         # a last report, so callers always see the final count
         progress(budget.explored, budget.size)
 
 
-def _search(
-    prob: Problem,
-    budget: Effort,
-    opts: SynthOptions,
-    max_programs: int,
-    emitted: dict[str, None],
-) -> Iterator[str]:
+def _search(prob: Problem, budget: Effort, opts: SynthOptions, emitted: dict[str, None]) -> Iterator[str]:
+    """Every verified program, in the prior's order (the caller takes as many as it wants)."""
     main, hits, names = build(prob, budget, opts)
     queue = _Queue(prob.params)
-
-    def accept(src: str) -> bool:
-        if src in emitted or not _verify(prob, src):
-            return False
-        emitted[src] = None
-        return True
 
     def general(node: Node) -> bool:
         # an expression of constants alone ignores the inputs: with parameters around it is
@@ -190,7 +180,8 @@ def _search(
             if budget.should_stop is not None and budget.should_stop():
                 return
             src = _plan_source(prob, plan, names)
-            if accept(src):
+            if src not in emitted and _verify(prob, src):
+                emitted[src] = None
                 yield src
 
     try:
@@ -199,17 +190,12 @@ def _search(
             # conditionals of this weight are all known before the level starts; on a tie they
             # go first, as a named test reads better than an index trick of the same size
             for weight, plan in main.take_pending(level):
-                queue.offer(weight, plan)
-            for src in release(level):
-                yield src
-                if len(emitted) >= max_programs:
-                    return
+                if plan.arms or general(plan.default):
+                    queue.offer(weight, plan)
+            yield from release(level)
             for node in found:
                 if general(node) and queue.offer(level, Branches((), node)):
-                    for src in release(level):
-                        yield src
-                        if len(emitted) >= max_programs:
-                            return
+                    yield from release(level)
             budget.check()
             if level and main.exhausted() and not main.pending and not queue:
                 break
@@ -220,7 +206,4 @@ def _search(
     # are still valid answers
     for weight, plan in main.take_pending(None):
         queue.offer(weight, plan)
-    for src in release(math.inf):
-        yield src
-        if len(emitted) >= max_programs:
-            return
+    yield from release(math.inf)

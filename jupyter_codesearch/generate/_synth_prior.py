@@ -23,7 +23,7 @@ from jupyter_codesearch.generate._synth_nodes import NOT_CONST, Leaf, Node
 
 __all__ = ["Queue", "prior"]
 
-UNUSED_PARAM = 2
+UNUSED_PARAM = 3
 COMPUTED_SEPARATOR = 3
 
 

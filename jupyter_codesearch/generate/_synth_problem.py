@@ -50,6 +50,8 @@ class SynthOptions:
     conditionals: bool = True
     comprehensions: bool = True
     fused_split: bool = True
+    formats: bool = True
+    concat_paths: bool = True
     max_penalty: int = 2
     disabled_ops: frozenset[str] = field(default_factory=frozenset)
 
