@@ -158,3 +158,26 @@ def test_a_program_that_reads_every_parameter_comes_first() -> None:
     src = _first(train, ["line", "code"])
     assert "code" in src.split("\n", 1)[1]
     assert _passes(src, [(("Ship 9 Q-2", "Q-2"), "Ship 9")])
+
+
+# ---------------------------------------------------------------------------------------------
+# labels and numbers written as text
+
+
+def test_an_output_several_inputs_share_is_a_label_a_condition_can_choose() -> None:
+    train = [(("",), "missing"), (("ab",), "AB"), (("",), "missing"), (("cd",), "CD")]
+    src = _first(train, ["code"])
+    assert "'missing'" in src
+    assert _passes(src, [(("",), "missing"), (("xy",), "XY")])
+
+
+def test_an_output_seen_once_is_never_spelled_out() -> None:
+    train = [(("",), "none"), (("ab",), "AB"), (("cd",), "CD")]
+    for src in synthesize(train, ["code"], "f", time_limit=3, max_programs=3):
+        assert "'none'" not in src
+
+
+def test_whole_numbers_written_as_text_get_arithmetic() -> None:
+    train = [(("9",), True), (("10",), False), (("12",), True), (("4",), False), (("33",), True)]
+    src = _first(train, ["n"])
+    assert _passes(src, [(("21",), True), (("22",), False), (("300",), True)])

@@ -137,6 +137,11 @@ def _ops(prob: Problem, opts: SynthOptions) -> list[Op]:
     if not opts.formats or not _has_digits(prob):
         ops = [op for op in ops if not op.digits]
     numeric = INT in prob.in_types or prob.out_type == INT or LIST_OF[INT] in prob.in_types
+    # a parameter that is a whole number on every example is a number written as text
+    numeric = numeric or any(
+        t == STR and all(v.isdigit() and len(v) <= 12 for v in vec)
+        for vec, t in zip(prob.inputs, prob.in_types, strict=True)
+    )
     if not numeric:
         ops = [op for op in ops if not op.numeric]
     if prob.out_type != BOOL:

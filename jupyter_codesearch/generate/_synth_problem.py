@@ -175,6 +175,27 @@ def _common_substrings(strings: Sequence[str], max_len: int = 40) -> list[str]:
     return sorted(maximal, key=lambda s: (-len(s), s))
 
 
+def _labels(outs: Sequence[str], per_example_inputs: Sequence[Sequence[str]]) -> list[str]:
+    """Whole outputs that come back on several examples: a class label such as 'N/A' or 'Yes'.
+
+    An output seen once is an answer, and a literal for it would make a lookup table; one that
+    several different inputs share is the value a condition chooses. Not when every output is
+    it (that ignores the inputs), nor when it is simply copied from those examples' inputs.
+    """
+    counts: dict[str, int] = {}
+    for o in outs:
+        counts[o] = counts.get(o, 0) + 1
+    labels = [
+        o
+        for o, k in counts.items()
+        if o
+        and 2 <= k < len(outs)
+        and len(o) <= 20
+        and not all(any(o in x for x in ins) for ins, out in zip(per_example_inputs, outs, strict=True) if out == o)
+    ]
+    return sorted(labels, key=lambda o: (-counts[o], o))[:3]
+
+
 def _has_punct(s: str) -> bool:
     return any(not c.isalnum() for c in s)
 
@@ -213,6 +234,7 @@ def string_constants(prob: Problem, opts: SynthOptions) -> list[str]:
             and not all(any(s in x for x in ins) for ins in per_example_inputs)
         ]
         consts.extend(mined[:6])
+        consts.extend(_labels(outs, per_example_inputs))
     if opts.input_constants:
         for vec, t in zip(prob.inputs, prob.in_types, strict=True):
             if t == STR:
