@@ -181,3 +181,14 @@ def test_whole_numbers_written_as_text_get_arithmetic() -> None:
     train = [(("9",), True), (("10",), False), (("12",), True), (("4",), False), (("33",), True)]
     src = _first(train, ["n"])
     assert _passes(src, [(("21",), True), (("22",), False), (("300",), True)])
+
+
+def test_text_that_part_of_the_outputs_share_is_a_branch_constant() -> None:
+    from jupyter_codesearch.generate._synth_problem import SynthOptions, prepare, string_constants
+
+    outs = ["9 o'clock sharp", "2 past noon", "11 o'clock sharp", "8 past noon", "3 o'clock sharp"]
+    prob = prepare([((o.split()[0],), o) for o in outs], ["h"], "f")
+    consts = string_constants(prob, SynthOptions())
+    assert " o'clock sharp" in consts and " past noon" in consts
+    once = prepare([(("1",), "1 am"), (("2",), "2 pm"), (("3",), "3 xm"), (("4",), "4 ym")], ["h"], "f")
+    assert not any(c.endswith("m") and len(c) > 1 for c in string_constants(once, SynthOptions()))

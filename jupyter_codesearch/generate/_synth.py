@@ -5,18 +5,26 @@ expression is evaluated on all examples at once, and of several expressions with
 only the lightest is kept. The vocabulary (``_synth_ops``) covers BUSTLE's spreadsheet string DSL
 (concatenation, left/right/mid slices, find with start, replace, strip and whitespace collapse, case
 changes, repeat, str(n), +, -, len, comparisons, conditionals) in Python form, plus integer and list
-basics and comprehensions over list values.
+basics and comprehensions over list values, number and date formats (``_synth_formats``), and
+and/or/not for answers that are truth values.
 
 What guides the search, without any trained model:
 
-* constants mined from the examples: punctuation that occurs in them, substrings that every output
-  shares (``'Dr. '``, ``', USA'``), short delimiters every input of a parameter shares (``' Inc'``);
+* constants mined from the examples (``_synth_problem``): punctuation that occurs in them,
+  substrings that every output shares (``'Dr. '``, ``', USA'``) or several outputs share (``' PM'``),
+  short delimiters every input of a parameter shares (``' Inc'``), and whole outputs that several
+  examples share (a label such as ``'N/A'``);
 * re-weighting (``Guide``): a string that is neither a piece of the expected output nor contains it,
   or an index beyond every string's length, joins bigger expressions only later;
-* conditionals are not enumerated blindly: a value that is right on some examples and a condition
-  that separates exactly those are combined into ``if cond: return a / return b``.
+* conditionals are not enumerated blindly (``_synth_cond``): a value that is right on some examples
+  and a condition that separates exactly those are combined into ``if cond: return a / return b``,
+  and two conditions into three branches when no single split does;
+* concatenations are not enumerated either (``_synth_concat``): values that are pieces of every
+  output are edges of a shortest path from the start of the outputs to their end (FlashFill);
+* a simplicity prior (``_synth_prior``) holds back programs that ignore a parameter or split on a
+  computed separator: they fit a few examples more often than they generalise.
 
-What keeps it honest: mined literals are never a whole example output and never a coincidental
+What keeps it honest: mined literals are never an output seen once and never a coincidental
 letter run, a program built from constants alone is never emitted when there are parameters, and
 no mined literal is a whole example input (single characters aside), so a condition is an
 ordinary predicate over the inputs and a lookup table cannot be expressed. Every emitted program

@@ -196,6 +196,29 @@ def _labels(outs: Sequence[str], per_example_inputs: Sequence[Sequence[str]]) ->
     return sorted(labels, key=lambda o: (-counts[o], o))[:3]
 
 
+def _shared_by_some(outs: Sequence[str], per_example_inputs: Sequence[Sequence[str]], known: set[str]) -> list[str]:
+    """Literals that part of the outputs share: a branch's own text (' PM' where others say ' AM').
+
+    Only with enough examples for a part to be more than one example, and only pieces with a
+    space or punctuation in them that the inputs of those examples do not hold already.
+    """
+    if len(outs) < 4:
+        return []
+    head = list(outs[:12])  # pairs grow quadratically; a dozen outputs show the pattern
+    found: set[str] = set()
+    for i in range(len(head)):
+        for j in range(i + 1, len(head)):
+            found.update(c for c in _common_substrings([head[i], head[j]], 24)[:3] if len(c) >= 2 and _has_punct(c))
+    scored = []
+    for c in found - known:
+        having = [k for k, o in enumerate(outs) if c in o]
+        if 2 <= len(having) < len(outs) and c not in outs and not all(
+            any(c in x for x in per_example_inputs[k]) for k in having
+        ):
+            scored.append((-len(having) * len(c), c))
+    return [c for _, c in sorted(scored)[:4]]
+
+
 def _has_punct(s: str) -> bool:
     return any(not c.isalnum() for c in s)
 
@@ -235,6 +258,7 @@ def string_constants(prob: Problem, opts: SynthOptions) -> list[str]:
         ]
         consts.extend(mined[:6])
         consts.extend(_labels(outs, per_example_inputs))
+        consts.extend(_shared_by_some(outs, per_example_inputs, set(mined)))
     if opts.input_constants:
         for vec, t in zip(prob.inputs, prob.in_types, strict=True):
             if t == STR:
