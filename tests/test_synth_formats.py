@@ -11,7 +11,7 @@ import pytest
 from jupyter_codesearch.generate._synth import SynthOptions, synthesize
 from jupyter_codesearch.generate._synth_concat import Pieces
 from jupyter_codesearch.generate._synth_formats import FORMAT_OPS
-from jupyter_codesearch.generate._synth_nodes import Leaf
+from jupyter_codesearch.generate._synth_nodes import Effort, Leaf
 from jupyter_codesearch.generate._synth_ops import OPS, Names
 
 Example = tuple[tuple[object, ...], object]
@@ -105,7 +105,7 @@ def test_month_name_to_number() -> None:
 def test_the_lightest_path_of_pieces_spells_the_output() -> None:
     concat = next(op for op in OPS if op.name == "concat")
     target = ("b-a", "yy-xx")
-    pieces = Pieces(target, concat)
+    pieces = Pieces(target, concat, Effort(10.0, None, None))
     first, second, dash = Leaf("first"), Leaf("second"), Leaf("'-'", value="-")
     pieces.note(("a", "xx"), first, 2)
     pieces.note(("b", "yy"), second, 2)

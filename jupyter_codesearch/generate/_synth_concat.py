@@ -19,7 +19,7 @@ import heapq
 import operator
 from typing import Any
 
-from jupyter_codesearch.generate._synth_nodes import Node
+from jupyter_codesearch.generate._synth_nodes import Effort, Node
 from jupyter_codesearch.generate._synth_ops import Op
 
 __all__ = ["Pieces"]
@@ -34,8 +34,9 @@ _MAX_PARTS = 7  # parts in one concatenation
 class Pieces:
     """Values that fit inside the output on every example, and the paths they make."""
 
-    def __init__(self, target: Vec, concat: Op) -> None:
+    def __init__(self, target: Vec, concat: Op, budget: Effort) -> None:
         self.target: tuple[str, ...] = target
+        self.budget = budget  # the path search keeps the same clock as the enumeration
         self.concat = concat
         self.goal = tuple(map(len, target))
         # a piece by its value on the first example: at a position, the candidates are the
@@ -81,6 +82,7 @@ class Pieces:
             if best.get(pos, -1) < w or parts >= _MAX_PARTS:
                 continue
             expanded += 1
+            self.budget.tick(len(t0) - pos[0] + 1)
             p0 = pos[0]
             for end in range(p0, len(t0) + 1):
                 for vec, wv, node in self.by_first.get(t0[p0:end], ()):

@@ -168,7 +168,7 @@ class Search:
         concat = next((op for op in self.ops if op.name == "concat"), None)
         self.pieces: Pieces | None = None
         if concat_paths and concat is not None and target is not None and out_type == STR:
-            self.pieces = Pieces(target, concat)
+            self.pieces = Pieces(target, concat, budget)
         self._float_out = out_type == FLOAT
 
     # -- values ----------------------------------------------------------------------------------
