@@ -192,3 +192,12 @@ def test_text_that_part_of_the_outputs_share_is_a_branch_constant() -> None:
     assert " o'clock sharp" in consts and " past noon" in consts
     once = prepare([(("1",), "1 am"), (("2",), "2 pm"), (("3",), "3 xm"), (("4",), "4 ym")], ["h"], "f")
     assert not any(c.endswith("m") and len(c) > 1 for c in string_constants(once, SynthOptions()))
+
+
+def test_picking_one_of_the_gathered_parameters_reads_only_that_one() -> None:
+    index = _op("index_ls")
+    gathered = Leaf("[a, b, c]")
+    pick = Node(index, (gathered, Leaf("1", value=1)))  # type: ignore[arg-type]
+    assert prior(Branches((), pick), ["a", "b", "c"]) > 0
+    join = Node(_op("join"), (Leaf("', '", value=", "), gathered))  # type: ignore[arg-type]
+    assert prior(Branches((), join), ["a", "b", "c"]) == 0
