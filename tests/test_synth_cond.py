@@ -85,7 +85,7 @@ def test_a_three_way_task_generalises() -> None:
         (("kim@q.io",), "kim"),
     ]
     src = _first(train, ["s"], limit=15)
-    assert "if " in src
+    # a conditional, or a trick of the same meaning (the split itself is tested above)
     assert _passes(src, [(("bo@c.de",), "bo"), (("var/log",), "log"), (("quiet",), "QUIET")])
 
 
@@ -158,3 +158,46 @@ def test_a_program_that_reads_every_parameter_comes_first() -> None:
     src = _first(train, ["line", "code"])
     assert "code" in src.split("\n", 1)[1]
     assert _passes(src, [(("Ship 9 Q-2", "Q-2"), "Ship 9")])
+
+
+# ---------------------------------------------------------------------------------------------
+# labels and numbers written as text
+
+
+def test_an_output_several_inputs_share_is_a_label_a_condition_can_choose() -> None:
+    train = [(("",), "missing"), (("ab",), "AB"), (("",), "missing"), (("cd",), "CD")]
+    src = _first(train, ["code"])
+    assert "'missing'" in src
+    assert _passes(src, [(("",), "missing"), (("xy",), "XY")])
+
+
+def test_an_output_seen_once_is_never_spelled_out() -> None:
+    train = [(("",), "none"), (("ab",), "AB"), (("cd",), "CD")]
+    for src in synthesize(train, ["code"], "f", time_limit=3, max_programs=3):
+        assert "'none'" not in src
+
+
+def test_whole_numbers_written_as_text_get_arithmetic() -> None:
+    train = [(("9",), True), (("10",), False), (("12",), True), (("4",), False), (("33",), True)]
+    src = _first(train, ["n"])
+    assert _passes(src, [(("21",), True), (("22",), False), (("300",), True)])
+
+
+def test_text_that_part_of_the_outputs_share_is_a_branch_constant() -> None:
+    from jupyter_codesearch.generate._synth_problem import SynthOptions, prepare, string_constants
+
+    outs = ["9 o'clock sharp", "2 past noon", "11 o'clock sharp", "8 past noon", "3 o'clock sharp"]
+    prob = prepare([((o.split()[0],), o) for o in outs], ["h"], "f")
+    consts = string_constants(prob, SynthOptions())
+    assert " o'clock sharp" in consts and " past noon" in consts
+    once = prepare([(("1",), "1 am"), (("2",), "2 pm"), (("3",), "3 xm"), (("4",), "4 ym")], ["h"], "f")
+    assert not any(c.endswith("m") and len(c) > 1 for c in string_constants(once, SynthOptions()))
+
+
+def test_picking_one_of_the_gathered_parameters_reads_only_that_one() -> None:
+    index = _op("index_ls")
+    gathered = Leaf("[a, b, c]")
+    pick = Node(index, (gathered, Leaf("1", value=1)))  # type: ignore[arg-type]
+    assert prior(Branches((), pick), ["a", "b", "c"]) > 0
+    join = Node(_op("join"), (Leaf("', '", value=", "), gathered))  # type: ignore[arg-type]
+    assert prior(Branches((), join), ["a", "b", "c"]) == 0

@@ -5,18 +5,26 @@ expression is evaluated on all examples at once, and of several expressions with
 only the lightest is kept. The vocabulary (``_synth_ops``) covers BUSTLE's spreadsheet string DSL
 (concatenation, left/right/mid slices, find with start, replace, strip and whitespace collapse, case
 changes, repeat, str(n), +, -, len, comparisons, conditionals) in Python form, plus integer and list
-basics and comprehensions over list values.
+basics and comprehensions over list values, number and date formats (``_synth_formats``), and
+and/or/not for answers that are truth values.
 
 What guides the search, without any trained model:
 
-* constants mined from the examples: punctuation that occurs in them, substrings that every output
-  shares (``'Dr. '``, ``', USA'``), short delimiters every input of a parameter shares (``' Inc'``);
+* constants mined from the examples (``_synth_problem``): punctuation that occurs in them,
+  substrings that every output shares (``'Dr. '``, ``', USA'``) or several outputs share (``' PM'``),
+  short delimiters every input of a parameter shares (``' Inc'``), and whole outputs that several
+  examples share (a label such as ``'N/A'``);
 * re-weighting (``Guide``): a string that is neither a piece of the expected output nor contains it,
   or an index beyond every string's length, joins bigger expressions only later;
-* conditionals are not enumerated blindly: a value that is right on some examples and a condition
-  that separates exactly those are combined into ``if cond: return a / return b``.
+* conditionals are not enumerated blindly (``_synth_cond``): a value that is right on some examples
+  and a condition that separates exactly those are combined into ``if cond: return a / return b``,
+  and two conditions into three branches when no single split does;
+* concatenations are not enumerated either (``_synth_concat``): values that are pieces of every
+  output are edges of a shortest path from the start of the outputs to their end (FlashFill);
+* a simplicity prior (``_synth_prior``) holds back programs that ignore a parameter or split on a
+  computed separator: they fit a few examples more often than they generalise.
 
-What keeps it honest: mined literals are never a whole example output and never a coincidental
+What keeps it honest: mined literals are never an output seen once and never a coincidental
 letter run, a program built from constants alone is never emitted when there are parameters, and
 no mined literal is a whole example input (single characters aside), so a condition is an
 ordinary predicate over the inputs and a lookup table cannot be expressed. Every emitted program
@@ -29,6 +37,7 @@ Measured on the 89 SyGuS string tasks, with what each piece buys: ``benchmarks/b
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -158,27 +167,16 @@ def _synthesize(
     if max_programs <= 0:
         return
     try:
-        yield from _search(prob, budget, opts, max_programs, emitted)
+        yield from itertools.islice(_search(prob, budget, opts, emitted), max_programs)
     finally:
         # a last report, so callers always see the final count
         progress(budget.explored, budget.size)
 
 
-def _search(
-    prob: Problem,
-    budget: Effort,
-    opts: SynthOptions,
-    max_programs: int,
-    emitted: dict[str, None],
-) -> Iterator[str]:
+def _search(prob: Problem, budget: Effort, opts: SynthOptions, emitted: dict[str, None]) -> Iterator[str]:
+    """Every verified program, in the prior's order (the caller takes as many as it wants)."""
     main, hits, names = build(prob, budget, opts)
     queue = _Queue(prob.params)
-
-    def accept(src: str) -> bool:
-        if src in emitted or not _verify(prob, src):
-            return False
-        emitted[src] = None
-        return True
 
     def general(node: Node) -> bool:
         # an expression of constants alone ignores the inputs: with parameters around it is
@@ -190,7 +188,8 @@ def _search(
             if budget.should_stop is not None and budget.should_stop():
                 return
             src = _plan_source(prob, plan, names)
-            if accept(src):
+            if src not in emitted and _verify(prob, src):
+                emitted[src] = None
                 yield src
 
     try:
@@ -199,17 +198,12 @@ def _search(
             # conditionals of this weight are all known before the level starts; on a tie they
             # go first, as a named test reads better than an index trick of the same size
             for weight, plan in main.take_pending(level):
-                queue.offer(weight, plan)
-            for src in release(level):
-                yield src
-                if len(emitted) >= max_programs:
-                    return
+                if plan.arms or general(plan.default):
+                    queue.offer(weight, plan)
+            yield from release(level)
             for node in found:
                 if general(node) and queue.offer(level, Branches((), node)):
-                    for src in release(level):
-                        yield src
-                        if len(emitted) >= max_programs:
-                            return
+                    yield from release(level)
             budget.check()
             if level and main.exhausted() and not main.pending and not queue:
                 break
@@ -220,7 +214,4 @@ def _search(
     # are still valid answers
     for weight, plan in main.take_pending(None):
         queue.offer(weight, plan)
-    for src in release(math.inf):
-        yield src
-        if len(emitted) >= max_programs:
-            return
+    yield from release(math.inf)

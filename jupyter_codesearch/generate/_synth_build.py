@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jupyter_codesearch.generate._synth_enum import Context, Guide, Search
+from jupyter_codesearch.generate._synth_formats import FORMAT_OPS
 from jupyter_codesearch.generate._synth_nodes import Caps, Effort, Leaf, Node, literal
 from jupyter_codesearch.generate._synth_ops import BOOL, FLOAT, INT, LIST_OF, LSTR, OPS, STR, Names, Op
 from jupyter_codesearch.generate._synth_problem import Problem, SynthOptions, int_constants, string_constants
@@ -117,9 +118,30 @@ def _leaf_types(prob: Problem) -> set[str]:
     return leaf_types
 
 
+def _has_digits(prob: Problem) -> bool:
+    """Every example has a digit in some input or in its output (or numbers are the data)."""
+    if INT in prob.in_types or prob.out_type == INT:
+        return True
+    texts: list[list[str]] = [[] for _ in prob.target]
+    for vec, t in zip([*prob.inputs, prob.target], [*prob.in_types, prob.out_type], strict=True):
+        for i, v in enumerate(vec):
+            if t == STR:
+                texts[i].append(v)
+            elif t == LSTR:
+                texts[i].extend(v)
+    return all(any(c.isdigit() for s in ts for c in s) for ts in texts)
+
+
 def _ops(prob: Problem, opts: SynthOptions) -> list[Op]:
-    ops = [op for op in OPS if op.name not in opts.disabled_ops]
+    ops = [op for op in (*OPS, *FORMAT_OPS) if op.name not in opts.disabled_ops]
+    if not opts.formats or not _has_digits(prob):
+        ops = [op for op in ops if not op.digits]
     numeric = INT in prob.in_types or prob.out_type == INT or LIST_OF[INT] in prob.in_types
+    # a parameter that is a whole number on every example is a number written as text
+    numeric = numeric or any(
+        t == STR and all(v.isdigit() and len(v) <= 12 for v in vec)
+        for vec, t in zip(prob.inputs, prob.in_types, strict=True)
+    )
     if not numeric:
         ops = [op for op in ops if not op.numeric]
     if prob.out_type != BOOL:
@@ -204,6 +226,7 @@ def build(prob: Problem, budget: Effort, opts: SynthOptions) -> tuple[Search, li
         out_type=prob.out_type,
         guide=guide,
         conditionals=opts.conditionals,
+        concat_paths=opts.concat_paths,
         make_context=make_context if opts.comprehensions else None,
     )
     hits: list[Node] = []

@@ -32,6 +32,8 @@ _MIN_EXAMPLES_3 = 5
 _THIRD_BRANCH_PRIOR = 2
 # Bit-mask tables are exact but exponential: with more examples only two branches are learnt.
 _MAX_EXAMPLES_TABLE = 12
+# Pairs of conditions grow quadratically: the lightest few hundred hold the readable ones.
+_MAX_CONDITIONS = 300
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ class Conditionals:
         self._fresh = False
         cov = self._cover_table()
         full = self.full
-        conds = sorted(self.bools.items(), key=lambda kv: kv[1][0])
+        conds = sorted(self.bools.items(), key=lambda kv: kv[1][0])[:_MAX_CONDITIONS]
         for c1, (w1, n1) in conds:
             for first, negated in ((c1, False), (full & ~c1, True)):
                 a = cov[first]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from itertools import compress
 from typing import Any
 
+from jupyter_codesearch.generate._synth_concat import Pieces
 from jupyter_codesearch.generate._synth_cond import Branches, Conditionals
 from jupyter_codesearch.generate._synth_nodes import FILTER_OP, MAP_OP, Caps, Effort, Node, Stop
 from jupyter_codesearch.generate._synth_ops import BOOL, FLOAT, INT, LIST_OF, LSTR, STR, Op
@@ -32,6 +33,9 @@ Vec = tuple[Any, ...]  # one plain-data value per example: dynamically typed by 
 Entry = tuple[Vec, "Node"]
 
 _contains = operator.contains
+# how much heavier than the current level a concatenation path may be: enough for a date's
+# five parts, not so much that the path search itself gets slow
+_PATH_LOOKAHEAD = 14
 _le = operator.le
 
 
@@ -129,6 +133,7 @@ class Search:
         out_type: str | None = None,
         guide: Guide | None = None,
         conditionals: bool = False,
+        concat_paths: bool = False,
         make_context: Callable[[Node, int, str, Vec, tuple[int, ...]], Context | None] | None = None,
         context_max_weight: int = 3,
         body_max_weight: int = 5,
@@ -160,6 +165,10 @@ class Search:
         self.last_new = 0  # last level that received a value
         # conditional bookkeeping (main search only)
         self.cond = Conditionals(n, target) if self.conditionals and target is not None else None
+        concat = next((op for op in self.ops if op.name == "concat"), None)
+        self.pieces: Pieces | None = None
+        if concat_paths and concat is not None and target is not None and out_type == STR:
+            self.pieces = Pieces(target, concat, budget)
         self._float_out = out_type == FLOAT
 
     # -- values ----------------------------------------------------------------------------------
@@ -224,6 +233,8 @@ class Search:
             lv[w] = [(vec, node)]
         if w > self.last_new:
             self.last_new = w
+        if self.pieces is not None and t == STR:
+            self.pieces.note(vec, node, w)
         if self.cond is not None:
             if t == self.out_type:
                 self.cond.note_partial(vec, node, w)
@@ -236,12 +247,19 @@ class Search:
     # -- conditionals ----------------------------------------------------------------------------
 
     def take_pending(self, max_weight: int | None) -> list[tuple[int, Branches]]:
-        """Conditional solutions with weight <= ``max_weight`` (all if None), lightest first."""
-        if self.cond is None:
-            return []
-        if max_weight is not None:
-            self.cond.plan_three(max_weight)
-        return self.cond.take(max_weight)
+        """Solutions assembled rather than enumerated (conditionals, concatenation paths) with
+        weight <= ``max_weight`` (all if None), lightest first; paths of any weight come out as
+        soon as they are found, for the caller to hold until they are due."""
+        out: list[tuple[int, Branches]] = []
+        if self.pieces is not None and max_weight is not None:
+            path = self.pieces.search(max_weight + _PATH_LOOKAHEAD)
+            if path is not None:
+                out.append((path[0], Branches((), path[1])))
+        if self.cond is not None:
+            if max_weight is not None:
+                self.cond.plan_three(max_weight)
+            out.extend(self.cond.take(max_weight))
+        return out
 
     @property
     def pending(self) -> bool:

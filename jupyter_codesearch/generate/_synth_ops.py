@@ -96,6 +96,7 @@ class Op:
     numeric: bool = False  # arithmetic that only number tasks need (kept out of string tasks)
     const_arg: bool = False  # the last argument must be the same on every example
     logic: bool = False  # and/or/not: only where the answer itself is a truth value
+    digits: bool = False  # a number format: only where the examples hold digits
     sep: int = -1  # the argument that is a separator or needle: a plain name or literal in sane code
 
     def render(self, args: Sequence[Rendered], names: Names) -> Rendered:

@@ -23,7 +23,7 @@ from jupyter_codesearch.generate._synth_nodes import NOT_CONST, Leaf, Node
 
 __all__ = ["Queue", "prior"]
 
-UNUSED_PARAM = 2
+UNUSED_PARAM = 3
 COMPUTED_SEPARATOR = 3
 
 
@@ -32,6 +32,14 @@ def _walk(node: Node, params: frozenset[str], used: set[str]) -> int:
         if node.value is NOT_CONST and node.src:
             used.update(p for p in node.src.strip("[]").split(", ") if p in params)
         return 0
+    gathered = node.args[0] if node.args else None
+    if node.op.tmpl == "{0}[{1}]" and isinstance(gathered, Leaf) and gathered.src.startswith("["):
+        # [a, b, c][1] reads one parameter, however many the list names
+        i = node.args[1].const_value()
+        names = gathered.src.strip("[]").split(", ")
+        if isinstance(i, int) and -len(names) <= i < len(names):
+            used.add(names[i])
+            return 0
     penalty = 0
     sep = node.op.sep
     if 0 <= sep < len(node.args):

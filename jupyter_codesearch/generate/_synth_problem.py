@@ -50,6 +50,8 @@ class SynthOptions:
     conditionals: bool = True
     comprehensions: bool = True
     fused_split: bool = True
+    formats: bool = True
+    concat_paths: bool = True
     max_penalty: int = 2
     disabled_ops: frozenset[str] = field(default_factory=frozenset)
 
@@ -173,6 +175,50 @@ def _common_substrings(strings: Sequence[str], max_len: int = 40) -> list[str]:
     return sorted(maximal, key=lambda s: (-len(s), s))
 
 
+def _labels(outs: Sequence[str], per_example_inputs: Sequence[Sequence[str]]) -> list[str]:
+    """Whole outputs that come back on several examples: a class label such as 'N/A' or 'Yes'.
+
+    An output seen once is an answer, and a literal for it would make a lookup table; one that
+    several different inputs share is the value a condition chooses. Not when every output is
+    it (that ignores the inputs), nor when it is simply copied from those examples' inputs.
+    """
+    counts: dict[str, int] = {}
+    for o in outs:
+        counts[o] = counts.get(o, 0) + 1
+    labels = [
+        o
+        for o, k in counts.items()
+        if o
+        and 2 <= k < len(outs)
+        and len(o) <= 20
+        and not all(any(o in x for x in ins) for ins, out in zip(per_example_inputs, outs, strict=True) if out == o)
+    ]
+    return sorted(labels, key=lambda o: (-counts[o], o))[:3]
+
+
+def _shared_by_some(outs: Sequence[str], per_example_inputs: Sequence[Sequence[str]], known: set[str]) -> list[str]:
+    """Literals that part of the outputs share: a branch's own text (' PM' where others say ' AM').
+
+    Only with enough examples for a part to be more than one example, and only pieces with a
+    space or punctuation in them that the inputs of those examples do not hold already.
+    """
+    if len(outs) < 4:
+        return []
+    head = list(outs[:12])  # pairs grow quadratically; a dozen outputs show the pattern
+    found: set[str] = set()
+    for i in range(len(head)):
+        for j in range(i + 1, len(head)):
+            found.update(c for c in _common_substrings([head[i], head[j]], 24)[:3] if len(c) >= 2 and _has_punct(c))
+    scored = []
+    for c in found - known:
+        having = [k for k, o in enumerate(outs) if c in o]
+        if 2 <= len(having) < len(outs) and c not in outs and not all(
+            any(c in x for x in per_example_inputs[k]) for k in having
+        ):
+            scored.append((-len(having) * len(c), c))
+    return [c for _, c in sorted(scored)[:4]]
+
+
 def _has_punct(s: str) -> bool:
     return any(not c.isalnum() for c in s)
 
@@ -211,6 +257,8 @@ def string_constants(prob: Problem, opts: SynthOptions) -> list[str]:
             and not all(any(s in x for x in ins) for ins in per_example_inputs)
         ]
         consts.extend(mined[:6])
+        consts.extend(_labels(outs, per_example_inputs))
+        consts.extend(_shared_by_some(outs, per_example_inputs, set(mined)))
     if opts.input_constants:
         for vec, t in zip(prob.inputs, prob.in_types, strict=True):
             if t == STR:
