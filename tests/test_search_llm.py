@@ -53,12 +53,18 @@ def mbpp() -> MbppResponder:
     return MbppResponder()
 
 
-def test_a_run_turns_replies_into_verified_ranked_candidates(mbpp: MbppResponder, tmp_path: Path) -> None:
-    with FakeLLM(mbpp) as fake:
+def test_a_run_turns_replies_into_verified_ranked_candidates(
+    mbpp: MbppResponder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="jupyter_codesearch.generate"), FakeLLM(mbpp) as fake:
         result = run(fake, MBPP_2, tmp_path, n=14, concurrency=4)
     assert result.error is None, result.error
     assert result.progress.state == "done"
-    assert len(fake.completion_requests) == 14
+    # One request per sample; a request that failed in transit (the machine is loaded, a
+    # connection dropped) is retried, and says so.
+    retried = [r for r in caplog.records if "failed (" in r.getMessage()]
+    assert len(fake.completion_requests) == 14 + len(retried), [r.getMessage() for r in retried]
+    assert result.progress.requests == len(fake.completion_requests)
     by_status: dict[str, int] = {}
     for c in result.candidates:
         by_status[c.status] = by_status.get(c.status, 0) + 1

@@ -28,9 +28,12 @@ from typing import Any
 
 from .._config import SearchConfig
 from .._exceptions import ModelError
+from .._log import get_logger
 from ..spec import Spec
 
 __all__ = ["Budget", "LLMGenerator", "Prompt", "Reply", "ResponseCache", "evolve_prompt", "import_litellm"]
+
+_log = get_logger(__name__)
 
 SYSTEM = (
     "You are an expert Python programmer. Write one complete, correct implementation of the "
@@ -335,11 +338,10 @@ class LLMGenerator:
                 return None
             except fatal as e:
                 raise ModelError(self._explain(e)) from None
-            except retryable as e:
+            except (*retryable, ex.APIError) as e:  # APIError: other provider errors, worth another try
                 last = e
-                continue
-            except ex.APIError as e:  # other provider errors: worth another try
-                last = e
+                _log.debug("request %d of sample %d failed (%s): %s", attempt + 1, index, type(e).__name__,
+                           self.redact(str(e)))
                 continue
             text = _content(resp)
             tokens = _tokens(resp)

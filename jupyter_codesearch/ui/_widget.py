@@ -17,7 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._log import get_logger
-from .._model import Candidate, Disagreement
+from .._model import Candidate, Disagreement, Progress
 from . import _render as R
 from ._assets import CSS, copy_html
 from ._disagreements import DISAGREEMENT_CLUSTERS, DISAGREEMENT_ROWS, DisagreementsPanel
@@ -364,17 +364,19 @@ class SearchView:
             if self._follower.closed:
                 return
             self.redraws += 1
-            ranked = self.run.ranked()
             if not self.run.done:  # what is shown below is in the history
                 self.run.recorded(REDRAW_INTERVAL)
-            self._render_progress()
+            # Progress is read before the ranking and drawn after it: when the view says "done",
+            # the table it shows already holds every candidate (messages reach the page in order).
+            progress = self.run.progress
+            ranked = self.run.ranked()
             self._render_table(ranked)
             self.panel.render(ranked)
             self._render_detail(ranked)
+            self._render_progress(progress)
 
-    def _render_progress(self) -> None:
+    def _render_progress(self, p: Progress) -> None:
         run = self.run
-        p = run.progress
         cfg = run.config
         which = cfg.effective_generator
         source = {"llm": cfg.model or "model", "synth": "offline synthesizer",
