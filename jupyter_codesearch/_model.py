@@ -103,6 +103,9 @@ class Verdict:
     """95% interval of a runtime score (the score twice for a returned value)."""
     score_error: str | None = None
     """Why a passing candidate has no score: the score function raised, hung or ran out of memory."""
+    score_from: int | None = None
+    """The candidate whose score this one has: it behaves the same on every probe, so its value
+    score was taken over rather than computed again (``None``: scored itself; see ``run._sharing``)."""
 
     @property
     def tests_passed(self) -> int:

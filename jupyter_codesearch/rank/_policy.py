@@ -171,7 +171,9 @@ def score_words(c: Candidate, goal: Goal) -> str | None:
     if c.score is None:
         return None
     if not goal.runtime:
-        return f"score {c.score:.6g}"
+        shared = c.verdict.score_from
+        return f"score {c.score:.6g}" + (f" (that of #{shared}: same behaviour on every probe)" if shared is not None
+                                         and shared != c.id else "")
     low, high = c.verdict.score_interval or (c.score, c.score)
     return f"runtime {_ms(c.score)} (95%: {_ms(low)} to {_ms(high)})"
 

@@ -38,6 +38,17 @@ class Optimising:
         with self._lock:
             return list(self._trajectory)
 
+    def restore(self, candidates: Sequence[Candidate], trajectory: Sequence[tuple[int, float]]) -> None:
+        """Start from a past run's scores (``--resume``, ``%search_open``): its scored programs
+        back in the database (they are not scored again), its climb where it ended."""
+        if self.evolution is None:
+            return
+        for c in candidates:
+            if c.passed and c.score is not None:
+                self.evolution.database.add(c)
+        with self._lock:
+            self._trajectory = [(int(n), float(v)) for n, v in trajectory]
+
     def scored(self, cand: Candidate, generated: int) -> None:
         """A new score: into the program database, and onto the climb if it is the best so far
         (``generated``: samples drawn by now). With a reference, only once it has agreed."""

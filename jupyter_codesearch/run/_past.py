@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .._config import SearchConfig
@@ -21,7 +22,7 @@ from ._run import SearchRun
 if TYPE_CHECKING:
     from ..store._read import PastRun
 
-__all__ = ["restored"]
+__all__ = ["continued", "restored"]
 
 _UNFINISHED = "this run did not finish (stopped while it ran, or its kernel died): %%search --resume {id} continues it"
 
@@ -90,6 +91,7 @@ def restored(past: PastRun) -> SearchRun:
                            cost_unknown=s["cost"] is None)
     run = SearchRun(spec, config_of(past), source=_Spent(spent), verifier=_Judged())
     run._table.seed(past.candidates, s["generated"])
+    run.optimising.restore(past.candidates, past.trajectory)
     run._prober.probes = past.probes
     notices = list(past.notices)
     state = s["status"]
@@ -107,3 +109,27 @@ def restored(past: PastRun) -> SearchRun:
     run.history_id = past.id
     run._done.set()
     return run
+
+
+def continued(run: SearchRun, past: PastRun) -> None:
+    """``run`` starts where ``past``, a stopped run, ended (``--resume``): its candidates,
+    verdicts, scores and probe inputs are kept (verdicts and scores only for the same tests and
+    score: nothing is scored twice), its spending counts, and only the samples it did not draw
+    are asked for."""
+    same = past.spec_key == run.spec.key
+    run._past_probes = past.probes if same else ProbeSet()
+    keep_behaviours = same and len(past.probes) > 0
+    cands = [c if same else replace(c, verdict=None) for c in past.candidates]
+    cands = [c if keep_behaviours else replace(c, behaviours=None) for c in cands]
+    by_round = past.generated_by_round
+    last = max(by_round, default=1)
+    drawn = by_round.get(last, 0)
+    n, rounds = run.config.n, run.config.rounds
+    run._resume = (last + 1, 0) if drawn >= n and last < rounds else (last, min(drawn, n))
+    run._asked = n * (run._resume[0] - 1)
+    run._table.seed(cands, sum(by_round.values()))
+    if same:
+        run.optimising.restore(cands, past.trajectory)
+        run._scoring.known(cands)
+    s = past.summary
+    run._past_spent = SourceCounters(requests=s["requests"] or 0, tokens=s["tokens"] or 0, cost=s["cost"] or 0.0)

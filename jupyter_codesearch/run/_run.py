@@ -33,6 +33,7 @@ from ._frame import frame
 from ._optimising import Optimising
 from ._probing import Prober
 from ._rounds import run_rounds
+from ._sharing import Scoring
 
 if TYPE_CHECKING:
     from ..store._read import PastRun
@@ -79,6 +80,9 @@ class SearchRun:
         self.optimising = Optimising(spec, config, verifier, self.limits)
         """Scores, the program database, the climb, the ``--reference`` (see ``_optimising``)."""
         self._evolution, self.reference = self.optimising.evolution, self.optimising.reference
+        self._scoring = Scoring(spec, verifier, self.limits, self._table, track=self._track, scored=self._scored,
+                                probing=config.cluster or self.reference is not None)
+        """Scores after probing, shared by behaviour-equal programs (see ``_sharing``)."""
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
         self.history_id: str | None = None
@@ -88,26 +92,9 @@ class SearchRun:
         self._past_spent = SourceCounters()
         self._past_probes = ProbeSet()
         if past is not None:
-            self._continue(past)
+            from ._past import continued  # (it imports this module)
 
-    def _continue(self, past: PastRun) -> None:
-        """Start where a stopped run ended (``--resume``): its candidates, verdicts and probe
-        inputs are kept (verdicts only for the same tests), its spending counts, and only the
-        samples it did not draw are asked for."""
-        same = past.spec_key == self.spec.key
-        self._past_probes = past.probes if same else ProbeSet()
-        keep_behaviours = same and len(past.probes) > 0
-        cands = [c if same else replace(c, verdict=None) for c in past.candidates]
-        cands = [c if keep_behaviours else replace(c, behaviours=None) for c in cands]
-        by_round = past.generated_by_round
-        last = max(by_round, default=1)
-        drawn = by_round.get(last, 0)
-        n, rounds = self.config.n, self.config.rounds
-        self._resume = (last + 1, 0) if drawn >= n and last < rounds else (last, min(drawn, n))
-        self._asked = n * (self._resume[0] - 1)
-        self._table.seed(cands, sum(by_round.values()))
-        s = past.summary
-        self._past_spent = SourceCounters(requests=s["requests"] or 0, tokens=s["tokens"] or 0, cost=s["cost"] or 0.0)
+            continued(self, past)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -345,6 +332,8 @@ class SearchRun:
                 self._verify(c)
             elif c.passed and c.behaviours is None and self._prober.ready is not None:
                 self._track(self._prober.probe(c, self._known), self._on_probed(c.id))
+            elif c.behaviours is not None:
+                self._scoring.score(c)  # stopped between probing and scoring
 
     def _on_started(self, fut: asyncio.Future[None]) -> None:
         """Verification that cannot start ends the run at once (not after generation)."""
@@ -452,7 +441,8 @@ class SearchRun:
         task.add_done_callback(done)
 
     def _verify(self, cand: Candidate) -> None:
-        self._track(self.verifier.verify(self.spec, cand.id, cand.code, self.limits), self._on_verdict(cand.id))
+        self._track(self.verifier.verify(self._scoring.gate, cand.id, cand.code, self.limits),
+                    self._on_verdict(cand.id))
 
     def _on_verdict(self, index: int) -> Callable[[asyncio.Future[Any]], None]:
         def done(fut: asyncio.Future[Verdict]) -> None:
@@ -484,14 +474,22 @@ class SearchRun:
     def _on_probed(self, index: int) -> Callable[[asyncio.Future[Any]], None]:
         def done(fut: asyncio.Future[Any]) -> None:
             if fut.cancelled() or fut.exception() is not None or fut.result() is None:
+                if not fut.cancelled():
+                    self._scoring.score(self._table[index])  # no behaviours to share a score by
                 return
             behaviours, differs = tuple(fut.result()[0]), fut.result()[1]
             cand = self._table.update(index, lambda c: self.optimising.probed(c, behaviours, differs))
             self.optimising.scored(cand, self._table.generated)
             self._emit("candidate", cand)
+            self._scoring.score(cand)
             self._check_enough()
 
         return done
+
+    def _scored(self, cand: Candidate) -> None:
+        self.optimising.scored(cand, self._table.generated)
+        self._emit("candidate", cand)
+        self._emit("progress", self.progress)
 
     def _on_reference(self, f: asyncio.Future[Any]) -> None:
         note = None if f.cancelled() or f.exception() is not None else self.optimising.reference_judged(f.result())

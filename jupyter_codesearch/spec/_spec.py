@@ -115,6 +115,14 @@ class Spec:
         digest = hashlib.sha256(f"{self.key}\0score:{mode}".encode())
         return replace(self, score_mode=mode, key=digest.hexdigest()[:16])
 
+    def without_score(self) -> Spec:
+        """This spec without its ``@score`` function (its own key): the tests alone, which gate a
+        candidate before it is probed and, if its behaviour is new, scored (see ``run._sharing``)."""
+        if self.score is None:
+            return self
+        digest = hashlib.sha256(f"{self.key}\0unscored".encode())
+        return replace(self, items=tuple(i for i in self.items if i.kind != "score"), key=digest.hexdigest()[:16])
+
     @property
     def score(self) -> Item | None:
         """The ``@score`` function: called with the candidate (a proxy, as in the tests) once it

@@ -61,7 +61,7 @@ class CachingVerifier:
             # This run stores the verdict again (as cached): the cache points at the newest
             # copy, so pruning old runs keeps what recent runs still use.
             self._point(spec, program, limits, index)
-            return replace(hit, index=index, cached=True)
+            return replace(hit, index=index, cached=True, score_from=None)  # whose score: another run's
         verdict = await self.inner.verify(spec, index, source, limits)
         if verdict.status not in UNCACHED:
             self._point(spec, program, limits, index)

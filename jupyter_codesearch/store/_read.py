@@ -11,7 +11,7 @@ from typing import Any
 from .._exceptions import InputError
 from .._model import Candidate
 from .._seams import ProbeSet
-from ._rows import candidates_from, probes_from
+from ._rows import candidates_from, probes_from, trajectory_from
 from ._store import Store
 
 __all__ = ["SUMMARY_FIELDS", "PastRun", "find_run", "list_runs", "load_run", "prune"]
@@ -35,6 +35,8 @@ class PastRun:
     error: str | None
     probes: ProbeSet
     candidates: list[Candidate] = field(default_factory=list)
+    trajectory: tuple[tuple[int, float], ...] = ()
+    """An optimising run's climb: ``(samples drawn, best score)`` at each improvement."""
 
     @property
     def id(self) -> str:
@@ -81,17 +83,17 @@ def load_run(store: Store, wanted: str, *, candidates: bool = True) -> PastRun:
     with store.read() as conn:
         run_id = find_run(conn, wanted)
         row = conn.execute(
-            f"SELECT {', '.join(SUMMARY_FIELDS)}, spec_text, spec_key, settings, notices, error, probes "
+            f"SELECT {', '.join(SUMMARY_FIELDS)}, spec_text, spec_key, settings, notices, error, probes, trajectory "
             "FROM runs WHERE id = ?", (run_id,)).fetchone()
         cands = candidates_from(conn, run_id) if candidates else []
     n = len(SUMMARY_FIELDS)
     summary = _summary(row[:n])
-    spec_text, spec_key, settings, notices, error, probes = row[n:]
+    spec_text, spec_key, settings, notices, error, probes, climb = row[n:]
     if candidates:  # a killed run's counters lag; its candidates say how far it got
         summary.update(candidates=len(cands), verified=sum(c.verified for c in cands),
                        passing=sum(c.passed for c in cands), generated=sum(c.samples for c in cands))
     return PastRun(summary, spec_text, spec_key, json.loads(settings), tuple(json.loads(notices)), error,
-                   probes_from(probes), cands)
+                   probes_from(probes), cands, trajectory_from(climb))
 
 
 def prune(store: Store, older_than_days: float) -> int:

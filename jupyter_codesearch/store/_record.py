@@ -3,7 +3,8 @@
 The recorder listens to the run (on the engine thread) and only queues: rows are made and
 written by the writer. It records the run (spec, settings, counters, notices, status), each
 candidate (code, program key, origin, round, parent, samples, behaviours), each verdict with
-its per-test results, the probe inputs and, at the end, the clusters. With
+its per-test results and score, the probe inputs, an optimising run's climb (best score by
+samples) and, at the end, the clusters. With
 ``history_prompts`` on, a :class:`RecordingSource` also records what was said to the model and
 what came back. API keys are never written: every text is scrubbed of the values of
 environment variables that look like secrets before it is queued.
@@ -23,9 +24,9 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .._config import SearchConfig
-from .._model import Candidate, Progress
+from .._model import Candidate, Progress, Verdict
 from .._seams import CandidateSource, RoundRequest, Sample, SourceCounters
-from ._rows import UPSERT_CANDIDATE, candidate_row, probes_json, write_verdict
+from ._rows import UPSERT_CANDIDATE, candidate_row, probes_json, trajectory_json, write_verdict
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class Recorder:
         self.resumed = resumed
         self.scrub = scrubber((config.api_key_env,))
         self._run: SearchRun | None = None
-        self._judged: set[int] = set()
+        self._judged: dict[int, Verdict] = {}
         self._dirty: dict[int, Candidate] = {}
         self._dirty_lock = threading.Lock()
         self._probes_written = False
@@ -131,21 +132,26 @@ class Recorder:
             row = list(candidate_row(run_id, c))
             row[2] = scrub(row[2])
             conn.execute(UPSERT_CANDIDATE, row)
-            v = c.verdict
-            if v is not None and c.id not in self._judged:
-                self._judged.add(c.id)
+            v, before = c.verdict, self._judged.get(c.id)
+            if v is not None and v is not before:  # new, or changed since: scored, or rejected by the reference
+                self._judged[c.id] = v
                 write_verdict(conn, run_id, v, scrub(v.stdout), scrub(v.error))
+                if before is not None and before.passed and not v.passed:
+                    # Failed by this run's --reference, not by the tests: not a verdict to reuse.
+                    conn.execute("DELETE FROM verdict_cache WHERE run_id = ? AND candidate = ?", (run_id, c.id))
             if c.behaviours is not None and not self._probes_written:
                 self._probes_written = True
                 conn.execute("UPDATE runs SET probes = ? WHERE id = ?", (probes_json(self.run.probe_set), run_id))
 
     def _counters(self, p: Progress) -> Callable[[sqlite3.Connection], None]:
+        climb = self.run.trajectory
         values = (p.generated, p.candidates, p.verified, p.passing, p.requests, p.tokens, p.cost,
-                  "passed" if p.passing else None, self.run_id)
+                  "passed" if p.passing else None, trajectory_json(climb) if climb else None, self.run_id)
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE runs SET generated = ?, candidates = ?, verified = ?, passing = ?, requests = ?, "
-                         "tokens = ?, cost = ?, best_status = coalesce(?, best_status) WHERE id = ?", values)
+                         "tokens = ?, cost = ?, best_status = coalesce(?, best_status), "
+                         "trajectory = coalesce(?, trajectory) WHERE id = ?", values)
 
         return op
 

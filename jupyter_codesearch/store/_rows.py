@@ -17,6 +17,8 @@ __all__ = [
     "limits_key",
     "probes_from",
     "probes_json",
+    "trajectory_from",
+    "trajectory_json",
     "verdict_from_json",
     "verdict_json",
     "verdict_of",
@@ -68,13 +70,20 @@ def verdict_from_json(text: str) -> Verdict:
     return _verdict(json.loads(text))
 
 
+_VERDICT_COLUMNS = ("run_id", "candidate", "status", "passed", "runtime_s", "error", "stdout", "output_bytes",
+                    "cached", "score", "score_low", "score_high", "score_error", "score_from")
+
+
 def write_verdict(conn: sqlite3.Connection, run_id: str, v: Verdict, stdout: str | None = None,
                   error: str | None = None) -> None:
     """Write candidate ``v.index``'s verdict and its per-test results (``stdout`` and ``error``:
     their scrubbed text, when not the verdict's own)."""
-    conn.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    low, high = v.score_interval if v.score_interval is not None else (None, None)
+    conn.execute(f"INSERT OR REPLACE INTO verdicts ({', '.join(_VERDICT_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' * len(_VERDICT_COLUMNS))})",
                  (run_id, v.index, v.status, int(v.passed), v.runtime_s, error if error is not None else v.error,
-                  stdout if stdout is not None else v.stdout, v.output_bytes, int(v.cached)))
+                  stdout if stdout is not None else v.stdout, v.output_bytes, int(v.cached), v.score, low, high,
+                  v.score_error, v.score_from))
     conn.executemany(
         "INSERT OR REPLACE INTO test_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(run_id, v.index, n, int(t.passed), t.source, t.line, int(t.hidden), t.got, t.expected, t.error,
@@ -84,8 +93,8 @@ def write_verdict(conn: sqlite3.Connection, run_id: str, v: Verdict, stdout: str
 
 _TESTS_SQL = ("SELECT candidate, passed, source, line, hidden, got, expected, error, duration_s, calls "
               "FROM test_results WHERE run_id = ?")
-_VERDICTS_SQL = ("SELECT candidate, status, passed, runtime_s, error, stdout, output_bytes, cached FROM verdicts "
-                 "WHERE run_id = ?")
+_VERDICTS_SQL = ("SELECT candidate, status, passed, runtime_s, error, stdout, output_bytes, cached, score, score_low, "
+                 "score_high, score_error, score_from FROM verdicts WHERE run_id = ?")
 
 
 def _verdicts(conn: sqlite3.Connection, run_id: str, candidate: int | None = None) -> dict[int, Verdict]:
@@ -102,9 +111,9 @@ def _verdicts(conn: sqlite3.Connection, run_id: str, candidate: int | None = Non
         tests.setdefault(row[0], []).append(result)
     out = {}
     rows = conn.execute(_VERDICTS_SQL + one, args)
-    for index, status, passed, runtime_s, error, stdout, output_bytes, cached in rows:
+    for index, status, passed, runtime_s, error, stdout, output_bytes, cached, score, low, high, why, share in rows:
         out[index] = Verdict(index, status, bool(passed), tuple(tests.get(index, ())), runtime_s, error, stdout,
-                             output_bytes, bool(cached))
+                             output_bytes, bool(cached), score, (low, high) if low is not None else None, why, share)
     return out
 
 
@@ -125,6 +134,16 @@ def candidates_from(conn: sqlite3.Connection, run_id: str) -> list[Candidate]:
         behaviours = None if bs is None else tuple(Behaviour(k, detail, shown) for k, detail, shown in json.loads(bs))
         out.append(Candidate(**d, behaviours=behaviours, verdict=verdicts.get(d["id"])))
     return out
+
+
+def trajectory_json(points: list[tuple[int, float]]) -> str:
+    """An optimising run's climb as JSON (``[[samples, best score], ...]``)."""
+    return json.dumps([[n, v] for n, v in points])
+
+
+def trajectory_from(text: str | None) -> tuple[tuple[int, float], ...]:
+    """The climb :func:`trajectory_json` wrote (empty for ``None``: not optimising, or schema 1)."""
+    return tuple((int(n), float(v)) for n, v in json.loads(text)) if text else ()
 
 
 def probes_json(p: ProbeSet) -> str:

@@ -121,7 +121,19 @@ _V1 = (
     ) WITHOUT ROWID""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+_V2 = (
+    # Scores (a cell with a ``@score`` function): the value or median runtime, its 95% interval,
+    # why a passing candidate has none, and the candidate whose score it shares (same behaviour).
+    "ALTER TABLE verdicts ADD COLUMN score REAL",
+    "ALTER TABLE verdicts ADD COLUMN score_low REAL",
+    "ALTER TABLE verdicts ADD COLUMN score_high REAL",
+    "ALTER TABLE verdicts ADD COLUMN score_error TEXT",
+    "ALTER TABLE verdicts ADD COLUMN score_from INTEGER",
+    # The climb of an optimising run: [[samples drawn, best score], ...] at each improvement.
+    "ALTER TABLE runs ADD COLUMN trajectory TEXT",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """``MIGRATIONS[k - 1]`` takes the schema from version ``k - 1`` to ``k`` (0 is an empty file)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
