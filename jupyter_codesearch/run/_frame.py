@@ -13,6 +13,7 @@ COLUMNS = (
     "rank", "id", "status", "passed", "tests_passed", "tests_total", "cluster", "cluster_size",
     "runtime_s", "size", "round", "origin", "model", "samples", "tokens", "cost", "parent",
     "rank_reason", "error", "cached", "code", "score", "score_low", "score_high", "score_error",
+    "score_from",
 )
 
 
@@ -34,7 +35,8 @@ def _score(c: Candidate) -> dict[str, Any]:
     v = c.verdict
     low, high = v.score_interval if v is not None and v.score_interval is not None else (None, None)
     return {"score": c.score, "score_low": low, "score_high": high,
-            "score_error": v.score_error if v is not None else None}
+            "score_error": v.score_error if v is not None else None,
+            "score_from": v.score_from if v is not None else None}
 
 
 def frame(ranked: Sequence[Candidate]) -> Any:

@@ -27,6 +27,7 @@ __all__ = [
     "best_text",
     "clip",
     "columns_for",
+    "columns_of",
     "config_rows",
     "config_text",
     "disagreements_text",
@@ -149,11 +150,17 @@ SCORE_COLUMN: Column[Candidate] = Column(
 _BY_KEY = {col.key: col for col in (*COLUMNS, SCORE_COLUMN)}
 
 
+def columns_of(scored: bool) -> tuple[Column[Candidate], ...]:
+    """:data:`COLUMNS`, with the score column after ``tests`` when ``scored`` (a live view knows
+    from the cell whether its run has scores, before any arrives)."""
+    return (*COLUMNS[:4], SCORE_COLUMN, *COLUMNS[4:]) if scored else COLUMNS
+
+
 def columns_for(ranked: Sequence[Candidate]) -> tuple[Column[Candidate], ...]:
     """:data:`COLUMNS`, with the score column when any candidate was scored."""
     if not any(c.score is not None or (c.verdict is not None and c.verdict.score_error) for c in ranked):
         return COLUMNS
-    return (*COLUMNS[:4], SCORE_COLUMN, *COLUMNS[4:])
+    return columns_of(True)
 
 VERDICT_COLUMNS: tuple[Column[Verdict], ...] = (
     Column("index", "#", 4, lambda r, v: str(v.index), lambda r, v: v.index, right=True),

@@ -60,6 +60,8 @@ class SearchView:
         self.cell_id = cell_id
         self.notes = notes
         self.page_size = page_size
+        self.columns = R.columns_of(getattr(run.spec, "score", None) is not None)
+        """The table's columns: with ``score`` for an optimising run (stand-in runs may lack a spec score)."""
         self._bridge = bridge
         self._lock = threading.RLock()
         self._follower = Follower(run, self.render, lambda e: self._status(
@@ -135,7 +137,7 @@ class SearchView:
         self.page_label = keep(w.HTML(), "cs-page")
         self.headers = []
         head_style = w.ButtonStyle()
-        for col in R.COLUMNS:
+        for col in self.columns:
             b = button("", "cs-head", "cs-mono", f"cs-head-{col.key}", tooltip=f"Sort by {col.title}", style=head_style,
                        layout=w.Layout(width=f"{col.width + 1}ch", min_width=f"{col.width + 1}ch"))
             b.on_click(self._guard(partial(self._on_header, col.key)))
@@ -244,7 +246,7 @@ class SearchView:
 
     def sort_by(self, key: str) -> None:
         """Sort by a column; the same column again flips the direction."""
-        col = next(c for c in R.COLUMNS if c.key == key)
+        col = next(c for c in self.columns if c.key == key)
         with self._lock:
             if self.sort_key == key:
                 self.descending = not self.descending
@@ -412,7 +414,7 @@ class SearchView:
             if i < len(shown):
                 rank, c = shown[i]
                 self._page_ids[i] = c.id
-                b.description = R.row_text(rank, c)
+                b.description = R.row_text(rank, c, self.columns)
                 b.style.text_color = R.status_colour(c.status)
                 b.style.button_color = R.PALETTE["info"][1] if c.id == self.selected else "transparent"
                 b.style.font_weight = "bold" if c.id == self.selected else ""
@@ -420,7 +422,7 @@ class SearchView:
             else:
                 self._page_ids[i] = None
                 b.layout.display = "none"
-        for col, b in zip(R.COLUMNS, self.headers, strict=True):
+        for col, b in zip(self.columns, self.headers, strict=True):
             title = col.title
             if col.key == self.sort_key:
                 arrow = "▼" if self.descending else "▲"
