@@ -53,6 +53,7 @@ class SearchConfig:
     reference: str | None = _D["reference"]
     best_shot: int = _D["best_shot"]
     islands: int = _D["islands"]
+    share_scores: bool = _D["share_scores"]
     timeout: float = _D["timeout"]
     memory_mb: int = _D["memory_mb"]
     workers: int | None = _D["workers"]

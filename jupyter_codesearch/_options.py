@@ -157,6 +157,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("best_shot", "int", 2,
             "optimising rounds: scored programs each prompt shows, worst first, with their scores (0: none)"),
     Setting("islands", "int", 4, "optimising rounds: program-database islands evolving apart", positive=True),
+    Setting("share_scores", "bool", False,
+            "optimising runs with a value score: a program that behaves like a scored one on every probe input "
+            "takes its score instead of running the score function (exact only when the score depends on the "
+            "answers to inputs like the probes; never for --optimize runtime)"),
     Setting("timeout", "float", DEFAULT_TIMEOUT_S, "seconds per candidate", surfaces=_LIMITS,
             flag="--timeout", metavar="S", positive=True),
     Setting("memory_mb", "int", DEFAULT_MEMORY_MB, "memory per candidate, MB", surfaces=_LIMITS,

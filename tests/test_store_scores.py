@@ -76,7 +76,7 @@ def test_scores_and_the_climb_are_in_the_history_and_a_past_run_shows_them(tmp_p
 
 def test_a_runtime_score_keeps_its_interval_and_every_program_is_timed(tmp_path: Path) -> None:
     verifier = ScoringVerifier()
-    run = scored_run(tmp_path, [RIGHT, ALSO_RIGHT, *SAME], verifier, optimize="runtime")
+    run = scored_run(tmp_path, [RIGHT, ALSO_RIGHT, *SAME], verifier, optimize="runtime", share_scores=True)
     assert sorted(verifier.scored) == sorted([RIGHT, ALSO_RIGHT, *SAME])  # behaviour-equal, timed all the same
     past = restored(load_run(open_store(tmp_path / "h.sqlite"), run.history_id or ""))
     best = past.ranked()[0]
@@ -91,8 +91,10 @@ def test_behaviour_equal_programs_share_one_score_and_the_score_function_runs_on
     apart = ScoringVerifier()
     scored_run(tmp_path / "apart", texts, apart, cluster=False)  # no probes: each program is scored itself
     shared = ScoringVerifier()
-    run = scored_run(tmp_path, texts, shared)
-    assert len(apart.scored) == 4 and len(shared.scored) == 1
+    run = scored_run(tmp_path, texts, shared, share_scores=True)
+    unshared = ScoringVerifier()
+    scored_run(tmp_path / "unshared", texts, unshared)  # probes, but sharing is off by default
+    assert len(apart.scored) == len(unshared.scored) == 4 and len(shared.scored) == 1
     first = next(c for c in run.candidates if c.code == shared.scored[0])
     others = [c for c in run.candidates if c.passed and c.id != first.id]
     assert first.verdict is not None and first.verdict.score_from is None and len(others) == 3
@@ -109,7 +111,7 @@ def test_a_resumed_optimising_run_scores_only_what_its_predecessor_had_not(tmp_p
     texts = [RIGHT, WRONG, "def inc(x):\n    return x + 1 if x < 10**9 else 0\n", ALSO_RIGHT]
     for cluster, rescored in ((False, [texts[2], ALSO_RIGHT]), (True, [])):
         options = {"history": str(tmp_path / f"h{cluster}.sqlite"), "n": 4, "confident": False, "maximize": False,
-                   "cluster": cluster}
+                   "cluster": cluster, "share_scores": True}
         first = search(SCORED, SearchConfig().with_(**options), source=FakeSource({1: texts}, budget=2),
                        verifier=ScoringVerifier(), wait=False).wait(10)
         assert first.recorded(5) and first.history_id is not None and first.progress.generated == 2

@@ -81,7 +81,7 @@ class SearchRun:
         """Scores, the program database, the climb, the ``--reference`` (see ``_optimising``)."""
         self._evolution, self.reference = self.optimising.evolution, self.optimising.reference
         self._scoring = Scoring(spec, verifier, self.limits, self._table, track=self._track, scored=self._scored,
-                                probing=config.cluster or self.reference is not None)
+                                share=config.share_scores and (config.cluster or self.reference is not None))
         """Scores after probing, shared by behaviour-equal programs (see ``_sharing``)."""
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""

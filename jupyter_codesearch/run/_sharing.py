@@ -1,9 +1,10 @@
-"""Scores shared by behaviour: a program that behaves like one scored already is not scored again.
+"""Scores shared by behaviour (``share_scores``): a program that behaves like one scored already
+on every probe input takes its score instead of running the score function again.
 
-An optimising run with a *value* score (what the ``@score`` function returns) and probes
-(clustering on, or a ``--reference``) judges a new program in two steps: its tests alone first
-(the spec :meth:`~jupyter_codesearch.spec.Spec.without_score`), then, once probing has found its
-behaviour, the score:
+With ``share_scores`` on, an optimising run with a *value* score (what the ``@score`` function
+returns) and probes (clustering on, or a ``--reference``) judges a new program in two steps:
+its tests alone first (the spec :meth:`~jupyter_codesearch.spec.Spec.without_score`), then,
+once probing has found its behaviour, the score:
 
 - a candidate whose behaviours on the probes equal those of a candidate scored already takes
   that score (``Verdict.score_from`` says whose; its rank reason says so), and the score
@@ -11,14 +12,18 @@ behaviour, the score:
 - one whose behaviour is being scored at that moment waits for that score;
 - one with a behaviour not seen yet is verified again with the spec's score function.
 
-Programs with the same normalised code are one candidate anyway (``_candidates``). The saving
-is the score function's runs (a FunSearch-style evaluation runs the program on whole instance
-sets); the price is running a new behaviour's tests twice. Equal behaviour on the probes is
-taken to mean an equal score: a score that reads what the probes do not (say, timing, or inputs
-far from the tests') could differ between such programs, which is why ``--optimize runtime``
-never shares: two programs that answer alike can differ in speed, so each is timed itself, in
-one step, as before. Without probes (``cluster`` off and no reference) a program is scored in
-the same step as its tests.
+Programs with the same normalised code are one candidate in any case (``_candidates``): they
+are never verified or scored twice, setting or not.
+
+Why it is off by default: equal behaviour on the probes means an equal score only when the
+score depends on the candidate's answers to inputs like the probes. A score function that calls
+the candidate on inputs of its own (FunSearch's bin packing: 240 calls on random item sizes,
+where the probes are a few calls like the tests') can tell such programs apart: measured on the
+bin-packing cell with the mutating fake model, the one score that was shared was wrong (the
+program uses 88 bins, not its twin's 89), and sharing saved 1 score run of 29. ``--optimize
+runtime`` never shares: two programs that answer alike can differ in speed, so each is timed.
+The price of sharing is running a new behaviour's tests twice. Without probes (``cluster`` off
+and no reference), or with sharing off, a program is scored in the same step as its tests.
 """
 
 from __future__ import annotations
@@ -41,10 +46,10 @@ Track = Callable[[Any, Callable[[asyncio.Future[Any]], None]], None]
 class Scoring:
     """Scores passing candidates of one run, sharing them between behaviour-equal programs."""
 
-    def __init__(self, spec: Spec, verifier: Verifier, limits: Limits, table: CandidateTable, *, probing: bool,
+    def __init__(self, spec: Spec, verifier: Verifier, limits: Limits, table: CandidateTable, *, share: bool,
                  track: Track, scored: Callable[[Candidate], None]) -> None:
         self.spec = spec
-        self.on = spec.score is not None and spec.score_mode != "runtime" and probing
+        self.on = spec.score is not None and spec.score_mode != "runtime" and share
         """Scoring is a step of its own (after probing), shared by behaviour."""
         self.gate = spec.without_score() if self.on else spec
         """The spec a new candidate is verified against first."""
