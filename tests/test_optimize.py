@@ -8,13 +8,15 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from jupyter_codesearch import ConfigError, Spec, search
 from jupyter_codesearch._model import Behaviour, Candidate, Limits, Verdict
+from jupyter_codesearch._seams import Verifier
 from jupyter_codesearch.generate._llm import evolve_prompt
 from jupyter_codesearch.rank._policy import Goal
 from jupyter_codesearch.run._database import ProgramDatabase
@@ -189,3 +191,52 @@ def test_the_live_chart_is_a_step_line_of_the_best_score_and_says_the_latest() -
     chart = trajectory_svg([(6, 93.0), (12, 90.0), (18, 86.0)], 30)
     assert chart.count("<polyline") == 1 and "best score 86 after 18 of 30 samples (3 improvements)" in chart
     assert "1.50 ms" in trajectory_svg([(3, 0.0015)], 3, runtime=True)
+
+
+class _CountingVerifier:
+    """The real verifier, counting the verifications that run the cell's score function."""
+
+    def __init__(self, inner: Verifier) -> None:
+        self.inner = inner
+        self.scored: list[str] = []
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def verify(self, spec: Spec, index: int, source: str, limits: Limits) -> Verdict:
+        if spec.score is not None:
+            self.scored.append(source)
+        return await self.inner.verify(spec, index, source, limits)
+
+    async def probe(self, *args: Any, **kwargs: Any) -> Sequence[Behaviour]:
+        return await self.inner.probe(*args, **kwargs)
+
+    def notices(self) -> list[str]:
+        return self.inner.notices()
+
+
+UNIQUE_COMPREHENDED = "def unique(xs):\n    out = []\n    [out.append(x) for x in xs if x not in out]\n    return out\n"
+
+
+@pytest.mark.parametrize("share", [False, True])
+def test_with_share_scores_a_behaviour_is_scored_once_in_the_real_kernels(tmp_path: Path, share: bool) -> None:
+    from jupyter_codesearch.execute._executors import verifier_for
+
+    cell = UNIQUE.replace("    f(list(range(2000)) * 2)\n", "    return len(f(list(range(50)) * 2))\n")
+    replies = [UNIQUE_QUADRATIC, UNIQUE_LINEAR, UNIQUE_COMPREHENDED, UNIQUE_MEMORISER]
+    verifier = _CountingVerifier(verifier_for("local", "auto", 2))
+    with FakeLLM(_unique_responder(replies)) as fake:
+        run = search(cell, model=MODEL, api_base=fake.url, timeout=5.0, n=4, cache_dir=str(tmp_path / "cache"),
+                     share_scores=share, history="off", verifier=verifier)
+    assert run.error is None, run.error
+    by_code = {c.code: c for c in run.candidates}
+    assert all(by_code[r].passed and by_code[r].score is not None for r in replies)
+    assert by_code[UNIQUE_LINEAR].score == 50
+    if not share:
+        assert sorted(verifier.scored) == sorted(replies)  # each scored with its tests, in one step
+        return
+    # The three that keep first occurrences behave alike on every probe: one of them is scored.
+    alike = [by_code[r] for r in replies[:3]]
+    sources = {c.id if c.verdict.score_from is None else c.verdict.score_from for c in alike if c.verdict}
+    assert len(verifier.scored) == 2 and UNIQUE_MEMORISER in verifier.scored and len(sources) == 1
+    assert sum(c.verdict is not None and c.verdict.score_from is not None for c in alike) == 2
