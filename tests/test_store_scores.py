@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from jupyter_codesearch import SearchConfig, Spec
 from jupyter_codesearch._model import Limits, Verdict
@@ -152,3 +156,21 @@ def test_a_schema_1_history_is_migrated_and_its_runs_still_open(tmp_path: Path) 
         row = conn.execute("SELECT score, score_low, score_high, trajectory FROM verdicts JOIN runs ON id = run_id "
                            "WHERE run_id = ?", (run.history_id,)).fetchone()
     assert row[:3] == (len(RIGHT),) * 3 and json.loads(row[3]) == [[1, len(RIGHT)]]
+
+
+def test_show_prints_the_scores_and_the_climb_and_open_draws_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], view_of: Callable[..., Any]) -> None:
+    from jupyter_codesearch import cli
+
+    run = scored_run(tmp_path, [ALSO_RIGHT + "    # a longer version\n", RIGHT], cluster=False)
+    capsys.readouterr()
+    assert cli.main(["show", run.history_id or "", "--history", str(tmp_path / "h.sqlite")]) == 0
+    out = capsys.readouterr().out
+    assert " score " in out.splitlines()[0] and f" {len(RIGHT)} " in out
+    climb = out[out.index("best score by samples drawn:"):].splitlines()[2:]
+    assert [float(line.split()[1]) for line in climb if line.strip()] == [v for _, v in run.trajectory]
+    # %search_open: the past run in the live view, with its score column and its chart
+    view = view_of(restored(load_run(open_store(tmp_path / "h.sqlite"), run.history_id or "")))
+    view.render()
+    assert "score" in [c.key for c in view.columns] and f" {len(RIGHT)} " in view.rows[0].description
+    assert "<polyline" in view.progress.value and f"best score {len(RIGHT)} after 2 of 2" in view.progress.value

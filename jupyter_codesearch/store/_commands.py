@@ -80,7 +80,7 @@ def _iso(t: float | None) -> str | None:
 def _cmd_show(args: argparse.Namespace) -> int:
     from ..cli import _print_json
     from ..run._past import restored
-    from ..ui._text import progress_text, summary_text
+    from ..ui._text import progress_text, summary_text, trajectory_text
 
     run = restored(load_run(_store(args), args.id))
     if args.json:
@@ -90,6 +90,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"jupyter-codesearch: {note}", file=sys.stderr)
     print(f"run {run.history_id}: " + progress_text(run.progress, run.spec.name), file=sys.stderr)
     print(summary_text(run.ranked(), run.best, run.disagreements()))
+    climb = trajectory_text(run.trajectory, runtime=run.spec.score_mode == "runtime")  # as `run` prints it
+    if climb:
+        print("\n" + climb)
     return 0
 
 
