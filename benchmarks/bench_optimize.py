@@ -42,7 +42,7 @@ def one_run(seed: int, best_shot: int, n: int, max_tokens: int) -> list[tuple[in
 
     with tempfile.TemporaryDirectory() as cache, FakeLLM(EvolveResponder(HALF_FIT, seed=seed)) as fake:
         run = search(BIN_PACKING, model=MODEL, api_base=fake.url, n=n, rounds=1, max_tokens=max_tokens,
-                     maximize=False, best_shot=best_shot, cluster=False, timeout=5.0, cache_dir=cache)
+                     maximize=False, best_shot=best_shot, cluster=False, timeout=5.0, cache_dir=cache, history="off")
     if run.error is not None:
         raise SystemExit(f"run failed: {run.error}")
     return run.trajectory

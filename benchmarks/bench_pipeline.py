@@ -48,33 +48,36 @@ def responder(per_call_s: float):  # type: ignore[no-untyped-def]
     return reply
 
 
-def latency(spacing: float):  # type: ignore[no-untyped-def]
+def latency(spacing: float, replies: list[float]):  # type: ignore[no-untyped-def]
+    # When each code reply leaves the server, measured there: the run's own events would say
+    # when it took a candidate, which with overlap off is only after generation.
     def wait(req: Request) -> float:
         side = "edge-case" in req.user_text or "test cases" in req.user_text
-        return 0.0 if side else spacing * (req.index + 1)
+        delay = 0.0 if side else spacing * (req.index + 1)
+        if not side:
+            replies.append(time.monotonic() + delay)
+        return delay
     return wait
 
 
 def one_run(n: int, spacing: float, per_call_s: float, workers: int, overlap: bool, cluster: bool) -> dict[str, float]:
     from jupyter_codesearch import search
 
-    arrivals: list[float] = []
-    with (FakeLLM(responder(per_call_s), latency=latency(spacing)) as fake,
+    replies: list[float] = []
+    with (FakeLLM(responder(per_call_s), latency=latency(spacing, replies)) as fake,
           tempfile.TemporaryDirectory(prefix="bench-pipeline-") as cache):
         t0 = time.monotonic()
         run = search(SPEC, model="openai/gpt-4o-mini", api_base=fake.url, n=n, concurrency=n,
                      workers=workers, timeout=per_call_s * 16 + 2, cache=False, cache_dir=cache,
-                     overlap=overlap, cluster=cluster, confident=False, wait=False)
-        run.subscribe(lambda event, payload: arrivals.append(time.monotonic()) if event == "candidate"
-                      and payload.verdict is None and payload.behaviours is None else None)
+                     overlap=overlap, cluster=cluster, confident=False, wait=False,
+                     history="off")
         run.wait()
         end = time.monotonic()
     assert run.error is None, run.error
     assert run.progress.passing == n, run.progress
-    if cluster:
-        assert all(c.behaviours is not None for c in run.candidates), "every candidate is probed"
-    last = max(arrivals)
-    return {"last_reply": last - t0, "end": end - t0, "tail": end - last}
+    last = max(replies)
+    unprobed = sum(c.behaviours is None for c in run.candidates) if cluster else 0
+    return {"last_reply": last - t0, "end": end - t0, "tail": end - last, "unprobed": unprobed}
 
 
 def main() -> None:
@@ -107,7 +110,8 @@ def main() -> None:
         probed = one_run(args.probe_n, args.spacing, per_call, args.workers, overlap=True, cluster=True)
         met = "MET" if probed["tail"] <= target else "NOT MET"
         print(f"  {label}: tail {probed['tail']:.2f} s with probing, {plain['tail']:.2f} s without "
-              f"(target <= {target:g} s: {met})")
+              f"(target <= {target:g} s: {met}); {probed['unprobed']:.0f} of {args.probe_n} left unprobed "
+              "(their votes could not change the top)")
 
 
 if __name__ == "__main__":

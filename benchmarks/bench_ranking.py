@@ -108,7 +108,7 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SpecWarning)
             run = search(task.spec, model=MODEL, api_base=url, api_key_env=None, n=8, concurrency=8,
-                         cache=False, timeout=5.0)
+                         cache=False, timeout=5.0, history="off")
         if run.error is not None:
             return task.task_id, None, None
         real = program_key(task.canonical)

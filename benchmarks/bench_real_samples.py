@@ -217,7 +217,7 @@ def run_task(task: Task, url: str, options: dict[str, Any], replay: Replay) -> O
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpecWarning)
-        run = search(task.spec, model=MODEL, api_base=url, n=100, concurrency=8, cache=False, **options)
+        run = search(task.spec, model=MODEL, api_base=url, n=100, concurrency=8, cache=False, history="off", **options)
     if run.error is not None:
         raise SystemExit(f"{task.task_id}: {run.error}")
     cands = run.ranked()

@@ -133,9 +133,10 @@ class Verifier(Protocol):
         ...
 
     async def probe(
-        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits
+        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits, urgent: bool = False
     ) -> Sequence[Behaviour]:
-        """One :class:`Behaviour` per probe input."""
+        """One :class:`Behaviour` per probe input. ``urgent``: the ranking shown depends on it, so
+        it may go before waiting verifications (otherwise probes wait for them)."""
         ...
 
     def notices(self) -> list[str]:

@@ -108,7 +108,9 @@ class FakeVerifier:
         ok = all(t.passed for t in tests)
         return Verdict(index, "passed" if ok else "failed", ok, tests, runtime_s=self.runtime_s)
 
-    async def probe(self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits) -> list[Behaviour]:
+    async def probe(
+        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits, urgent: bool = False
+    ) -> list[Behaviour]:
         from jupyter_codesearch.execute._codec import from_tree
 
         self.probed.append((source, len(probes)))
@@ -258,3 +260,48 @@ def test_slow_candidates_are_probed_briefly_unless_they_show_a_new_behaviour() -
     found = run.clusters()
     assert [len(c.members) for c in found] == [2, 1] or [len(c.members) for c in found] == [1, 2]
     assert {run.candidates[m].code for c in found for m in c.members if len(c.members) == 2} == {RIGHT, ALSO_RIGHT}
+
+
+def alike_programs(n: int) -> list[str]:
+    """``n`` distinct programs (no de-duplication) with one behaviour."""
+    return [f"def inc(x):\n    return x + 1 + 0 * {k}\n" for k in range(n)]
+
+
+def test_when_verification_is_the_bottleneck_candidates_that_cannot_change_the_top_go_unprobed() -> None:
+    # Twelve slow candidates arrive at once: verifying them is the work. Once two agree, no
+    # single further candidate can unseat their behaviour, so the rest are not probed.
+    verifier = FakeVerifier(delay=0.05, runtime_s=0.5)
+    run = start(FakeSource({1: alike_programs(12)}), verifier, n=12, confident=False).wait(10)
+    assert run.progress.state == "done" and run.best is not None
+    unprobed = [c for c in run.candidates if c.behaviours is None]
+    assert 0 < len(unprobed) <= 10 and len({s for s, _ in verifier.probed}) == 12 - len(unprobed)
+    assert all(c.passed for c in unprobed)
+    assert run.clusters()[0].weight >= 2 and run.best.behaviours is not None
+    assert any(f"{len(unprobed)} passing candidates were not probed" in n for n in run.notices), run.notices
+    assert all("not probed" in c.rank_reason for c in run.ranked() if c.behaviours is None)
+
+
+def test_with_kernels_to_spare_every_slow_candidate_is_probed() -> None:
+    # Generation is the slow part (the usual case with a real model): probing costs nothing.
+    verifier = FakeVerifier(runtime_s=0.5)
+    run = start(FakeSource({1: alike_programs(6)}, delay=0.05), verifier, n=6, confident=False).wait(10)
+    assert run.progress.state == "done"
+    # The last one may pass while the round settles, when probing it would only add to the tail.
+    assert sum(c.behaviours is None for c in run.candidates) <= 1
+    assert run.clusters()[0].weight >= 5
+
+
+def test_a_skipped_program_sampled_again_is_probed_once_its_votes_could_change_the_top() -> None:
+    from jupyter_codesearch._model import Candidate, Cluster
+    from jupyter_codesearch.run._lane import ProbeLane
+
+    started: list[tuple[int, bool]] = []
+    leader = Cluster(1, (0, 1), weight=2, failures=0, behaviours=())
+    table = {i: Candidate(id=i, code="", origin="llm", model="m", round=1) for i in range(3)}
+    lane = ProbeLane(True, lambda c, urgent: started.append((c.id, urgent)), table.__getitem__, lambda: [leader])
+    lane.verifying = 1  # others wait for a kernel
+    lane.passed(table[2])
+    assert started == [] and lane.skipped == {2}
+    assert not lane.more_votes(table[2])  # one vote cannot unseat two
+    table[2] = Candidate(id=2, code="", origin="llm", model="m", round=1, samples=3)
+    assert lane.more_votes(table[2]) and started == [(2, True)] and lane.skipped == set()

@@ -116,8 +116,10 @@ class DaskVerifier:
         return result
 
     async def probe(
-        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits
+        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits, urgent: bool = False
     ) -> Sequence[Behaviour]:
+        # ``urgent`` is not needed here: tasks reach the workers as they are sent, and a cluster's
+        # kernels are many; waiting verifications do not hold a probe back.
         result = await self._queue(spec, index, source, limits, probes)
         assert isinstance(result, tuple)
         return result

@@ -68,6 +68,8 @@ class _Job:
     limits: Limits
     future: asyncio.Future[Any]
     probes: tuple[Any, ...] | None = None
+    urgent: bool = False
+    """A probe that goes before waiting verifications (the ranking shown depends on it)."""
     uid: int = field(default_factory=lambda: next(_UIDS))
     """Pool-wide job number: callers number their candidates from 0 each, so theirs can clash."""
     """Probe inputs (argument trees): run the candidate on them instead of the tests."""
@@ -79,7 +81,8 @@ class _Job:
 @dataclass
 class _Queue:
     """Jobs waiting for a kernel. Verification comes before probing: a verdict is what the
-    user waits for; probes only refine the order of candidates that already pass."""
+    user waits for; probes only refine the order of candidates that already pass, except an
+    urgent probe, which decides what is ranked first and goes before both."""
 
     verify: deque[_Job] = field(default_factory=deque)
     probe: deque[_Job] = field(default_factory=deque)
@@ -90,7 +93,10 @@ class _Queue:
         return self.verify or self.probe
 
     def put(self, job: _Job) -> None:
-        (self.probe if job.probes is not None else self.verify).append(job)
+        if job.urgent:
+            self.verify.appendleft(job)
+        else:
+            (self.probe if job.probes is not None else self.verify).append(job)
         self.ready.set()
 
     async def take(self, workers: int) -> list[_Job]:
@@ -323,7 +329,7 @@ class KernelPool:
         return fut
 
     def submit_probes(
-        self, spec: Spec, index: int, source: str, probes: tuple[Any, ...], limits: Limits
+        self, spec: Spec, index: int, source: str, probes: tuple[Any, ...], limits: Limits, urgent: bool = False
     ) -> asyncio.Future[tuple[Behaviour, ...]]:
         """Queue a run of one candidate on probe inputs (argument-list trees, plain data).
 
@@ -333,7 +339,7 @@ class KernelPool:
         if not self._started:
             raise SandboxError("the verification pool is not running")
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Job(spec, index, source, limits, fut, probes))
+        self._queue.put(_Job(spec, index, source, limits, fut, probes, urgent))
         return fut
 
     async def verify(

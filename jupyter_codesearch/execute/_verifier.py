@@ -46,10 +46,10 @@ class LocalVerifier:
         return await pool.submit(spec, index, source, limits)
 
     async def probe(
-        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits
+        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits, urgent: bool = False
     ) -> Sequence[Behaviour]:
         pool = await self._started()
-        return await pool.submit_probes(spec, index, source, probes.trees, limits)
+        return await pool.submit_probes(spec, index, source, probes.trees, limits, urgent)
 
     def notices(self) -> list[str]:
         note = unsandboxed_notice(self.isolation)

@@ -19,7 +19,7 @@ from dataclasses import replace
 from .._model import Cluster
 from ._policy import cluster_score
 
-__all__ = ["CONFIDENCE", "MIN_JUDGED", "leader_holds"]
+__all__ = ["CONFIDENCE", "MIN_JUDGED", "leader_certain", "leader_holds"]
 
 CONFIDENCE = 0.9
 """The share of simulated runs in which the leader must stay first."""
@@ -54,6 +54,16 @@ def leader_holds(found: Sequence[Cluster], judged: int, remaining: int, seed: in
         if all(lead < r for r in rivals) and (unseen is None or lead < unseen):
             stays += 1
     return stays / _SIMULATIONS
+
+
+def leader_certain(found: Sequence[Cluster], votes: int) -> bool:
+    """Whether ``votes`` more samples, whatever they behave like (the leader's behaviour, a
+    rival's, or one not seen yet), leave ``found[0]`` first: then probing them cannot change
+    the top, only the counts below it."""
+    if not found:
+        return False
+    lead = _key(found[0], 0)
+    return all(lead < _key(c, votes) for c in found[1:]) and lead < _unseen(found, votes)
 
 
 def _key(c: Cluster, extra: int) -> tuple[float, float]:

@@ -6,7 +6,7 @@ and its explanation cannot drift apart.
 
 - Candidates that pass every test come first; among them, those in a behaviour cluster (see
   ``_cluster``) by the cluster's rank, then the programs most samples gave, then runtime (at the
-  coarse resolution of :func:`runtime_class`), then size; passing ones not probed yet follow.
+  coarse resolution of :func:`runtime_class`), then size; passing ones not probed (yet) follow.
 - Then the rest: verified before pending, most tests passed first, then runtime, then size.
 - With a score (the cell's ``@score`` function, see :class:`Goal`), passing candidates are first
   ordered by score class (:func:`score_classes`: equal scores, or runtimes whose intervals
@@ -113,7 +113,7 @@ def _clauses(c: Candidate, cluster: Cluster | None) -> list[_Clause]:
         return [(0, "passes every test"), (cluster.id, _agreement(cluster)), (-c.samples, shared),
                 (runtime, timed), (c.size, f"size {c.size}"), (c.id, None)]
     if c.passed:
-        probed = "not probed yet" if c.behaviours is None else None
+        probed = "not probed" if c.behaviours is None else None
         return [(1, "passes every test"), (False, probed), (0, None), (runtime, timed),
                 (c.size, f"size {c.size}"), (c.id, None)]
     if not c.verified:

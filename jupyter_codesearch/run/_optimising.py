@@ -63,10 +63,10 @@ class Optimising:
             if last is None or goal.sign * cand.score < goal.sign * last:
                 self._trajectory.append((generated, cand.score))
 
-    async def probe(self, prober: Prober, cand: Candidate, known: Callable[[Sequence[Behaviour]], bool]
-                    ) -> tuple[Sequence[Behaviour], str | None] | None:
+    async def probe(self, prober: Prober, cand: Candidate, known: Callable[[Sequence[Behaviour]], bool],
+                    urgent: bool = False) -> tuple[Sequence[Behaviour], str | None] | None:
         """Probe a passing candidate; with a reference, also why it differs from it (or None)."""
-        found = await prober.probe(cand, known)
+        found = await prober.probe(cand, known, urgent)
         if found is None or self.reference is None:
             return None if found is None else (found, None)
         expected = await self.reference.behaviours(prober.probes)

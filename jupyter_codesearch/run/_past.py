@@ -63,7 +63,7 @@ class _Judged:
         raise CodeSearchError("a past run is not verified again")
 
     async def probe(self, spec: Spec, index: int, source: str, probes: ProbeSet,
-                    limits: Limits) -> Sequence[Behaviour]:
+                    limits: Limits, urgent: bool = False) -> Sequence[Behaviour]:
         raise CodeSearchError("a past run is not probed again")
 
     def notices(self) -> list[str]:

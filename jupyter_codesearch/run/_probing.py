@@ -20,7 +20,7 @@ from ..rank._model_tests import parse_model_tests, test_case_prompt
 from ..rank._probes import call_arguments, edge_case_prompt, from_model_reply
 from ..spec import CallExample, Spec
 
-__all__ = ["FAST_S", "FURTHER", "LOOK_S", "MIN_LOOK", "Prober"]
+__all__ = ["FAST_S", "FURTHER", "LOOK_S", "MIN_LOOK", "Prober", "cancel_all", "seen_before"]
 
 FAST_S = 2e-3
 """Per test: a candidate at most this slow runs every probe (they cost it milliseconds)."""
@@ -89,7 +89,8 @@ class Prober:
 
         return tuple(tuple(from_tree(t)) for t in self.probes.trees)  # type: ignore[arg-type]
 
-    async def probe(self, cand: Candidate, known: Callable[[Sequence[Behaviour]], bool]) -> Sequence[Behaviour] | None:
+    async def probe(self, cand: Candidate, known: Callable[[Sequence[Behaviour]], bool],
+                    urgent: bool = False) -> Sequence[Behaviour] | None:
         """The candidate's behaviour on the probes (``None`` when there are none).
 
         A fast candidate runs them all. A slow one (more than :data:`FAST_S` per test) first runs
@@ -97,17 +98,18 @@ class Prober:
         that shows a behaviour some candidate already has (``known``), its cluster is settled and
         probing stops there; a behaviour not seen yet may lead a cluster, so it runs
         :data:`FURTHER` times as many. So probing slow programs costs seconds, not minutes.
+        ``urgent``: the verifier runs it before waiting verifications (see ``_lane``).
         """
         assert self.ready is not None
         probes = await self.ready
         if not probes:
             return None
         first = self._first_look(cand.runtime_s, len(probes))
-        found = await self.verifier.probe(self.spec, cand.id, cand.code, self._prefix(first), self.limits)
+        found = await self.verifier.probe(self.spec, cand.id, cand.code, self._prefix(first), self.limits, urgent)
         if first == len(probes) or known(found):
             return found
         further = min(len(probes), first * FURTHER)
-        return await self.verifier.probe(self.spec, cand.id, cand.code, self._prefix(further), self.limits)
+        return await self.verifier.probe(self.spec, cand.id, cand.code, self._prefix(further), self.limits, urgent)
 
     @staticmethod
     def _first_look(runtime_s: float | None, count: int) -> int:
@@ -130,3 +132,28 @@ class Prober:
         """Wait until the probe inputs exist (or could not be made)."""
         if self.ready is not None and not self.ready.done():
             await asyncio.gather(self.ready, return_exceptions=True)
+
+
+def seen_before(candidates: Sequence[Candidate], found: Sequence[Behaviour]) -> bool:
+    """Some candidate probed as far or further behaves like ``found`` on those probes (failures
+    of any kind count as alike)."""
+    def alike(a: Behaviour, b: Behaviour) -> bool:
+        return a == b or (a.failed and b.failed)
+
+    for c in candidates:
+        seen = c.behaviours
+        if seen is not None and len(seen) >= len(found) and all(map(alike, seen, found)):
+            return True
+    return False
+
+
+async def cancel_all(futures: Sequence[asyncio.Future[Any]], bound_s: float) -> None:
+    """Cancel ``futures`` and wait for them to end, at most ``bound_s`` seconds (a hard bound,
+    unlike ``wait_for``); their exceptions are retrieved, so none is reported as never retrieved."""
+    for fut in futures:
+        fut.cancel()
+    if futures:
+        done, _ = await asyncio.wait(futures, timeout=bound_s)
+        for fut in done:
+            if not fut.cancelled():
+                fut.exception()

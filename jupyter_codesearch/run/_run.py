@@ -4,7 +4,7 @@ All work happens on the engine loop (``_engine``), so a run can be driven from a
 notebook widget reads it from a worker thread, the CLI waits on it. State is only changed on the
 engine loop; readers get copies. The run talks to the world through two seams (``_seams``): a
 :class:`CandidateSource` for programs and a :class:`Verifier` for verdicts; what a round asks
-for is ``_rounds``', what probing does is ``_probing``'s.
+for is ``_rounds``', what probing does ``_probing``'s, which candidates it reaches ``_lane``'s.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from ..spec import Spec
 from ._candidates import CandidateTable
 from ._database import scored_spec
 from ._frame import frame
+from ._lane import ProbeLane
 from ._optimising import Optimising
-from ._probing import Prober
+from ._probing import Prober, cancel_all, seen_before
 from ._rounds import run_rounds
 from ._sharing import Scoring
 
@@ -83,6 +84,9 @@ class SearchRun:
         self._scoring = Scoring(spec, verifier, self.limits, self._table, track=self._track, scored=self._scored,
                                 share=config.share_scores and (config.cluster or self.reference is not None))
         """Scores after probing, shared by behaviour-equal programs (see ``_sharing``)."""
+        self._seen: Callable[[Sequence[Behaviour]], bool] = lambda found: seen_before(self.candidates, found)
+        self._lane = ProbeLane(spec.score is None and self.reference is None, self._probe,
+                               self._table.__getitem__, self.clusters)
         self.error: CodeSearchError | None = None
         """Why the run failed (``state == "failed"``), as one readable message."""
         self.history_id: str | None = None
@@ -331,7 +335,7 @@ class SearchRun:
             if not c.verified:
                 self._verify(c)
             elif c.passed and c.behaviours is None and self._prober.ready is not None:
-                self._track(self._prober.probe(c, self._known), self._on_probed(c.id))
+                self._track(self._prober.probe(c, self._seen), self._on_probed(c.id))
             elif c.behaviours is not None:
                 self._scoring.score(c)  # stopped between probing and scoring
 
@@ -356,6 +360,7 @@ class SearchRun:
         with self._lock:
             self._round = round_
         self._asked += self.config.n
+        self._lane.settling = False
 
     def _check_enough(self) -> None:
         """Stop asking for samples once the leading behaviour cannot plausibly be overtaken by
@@ -365,14 +370,16 @@ class SearchRun:
         if self.spec.score is not None:
             return  # optimising: a clear leader today can be beaten by a better score tomorrow
         version, cands = self._table.snapshot()
-        if any(c.passed and c.behaviours is None for c in cands):
+        if any(c.passed and c.behaviours is None and c.id not in self._lane.skipped for c in cands):
             return  # a passing program not probed yet could belong anywhere
         judged = sum(c.samples for c in cands if c.verified)
         remaining = self._asked - judged
         if judged < MIN_JUDGED or remaining <= 0:
             return
         found = self.clusters()
-        if found and leader_holds(found, judged, remaining, seed=version) >= CONFIDENCE:
+        # Unprobed samples (the lane's) neither vote nor count as failures: they are left out.
+        counted = judged - sum(c.samples for c in cands if c.id in self._lane.skipped)
+        if found and leader_holds(found, counted, remaining, seed=version) >= CONFIDENCE:
             self._enough.set()
             self._early = (judged, self._asked)
 
@@ -381,14 +388,7 @@ class SearchRun:
         that ends with the run (left alone, it outlives it and fails noisily once the engine
         stops)."""
         ready = self._prober.ready
-        side = [*self._pending, *([ready] if ready is not None else [])]
-        for fut in side:
-            fut.cancel()
-        if side:
-            done, _ = await asyncio.wait(side, timeout=_SIDE_TASKS_BOUND_S)  # a hard bound, unlike wait_for
-            for fut in done:  # retrieved, so nothing is reported as never retrieved
-                if not fut.cancelled():
-                    fut.exception()
+        await cancel_all([*self._pending, *([ready] if ready is not None else [])], _SIDE_TASKS_BOUND_S)
 
     def _finish(self, state: str) -> None:
         for fut in list(self._pending):
@@ -403,7 +403,7 @@ class SearchRun:
                          "them all)")
         for note in self.source.notices():
             self._notice(note)
-        for note in filter(None, [self.optimising.speedup_notice(self.best)]):
+        for note in filter(None, [self.optimising.speedup_notice(self.best), self._lane.notice(self.candidates)]):
             self._notice(note)
         with self._lock:
             self._state = state
@@ -416,6 +416,8 @@ class SearchRun:
         held, self._held = self._held, []
         for cand in held:
             self._verify(cand)
+        self._lane.settling = True
+        self._lane.pump()
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
         await self._prober.settle()
@@ -426,6 +428,8 @@ class SearchRun:
             self._evolution.database.place(cand.id, sample.island)
         self._emit("candidate", cand)
         self._emit("progress", self.progress)
+        if not new and self._lane.more_votes(cand):
+            return  # probed after all: its votes could change the top now
         if not new or cand.invalid_reason is not None:
             self._check_enough()  # one more vote for a program judged already
         if new and cand.invalid_reason is None:
@@ -441,11 +445,13 @@ class SearchRun:
         task.add_done_callback(done)
 
     def _verify(self, cand: Candidate) -> None:
+        self._lane.verifying += 1
         self._track(self.verifier.verify(self._scoring.gate, cand.id, cand.code, self.limits),
                     self._on_verdict(cand.id))
 
     def _on_verdict(self, index: int) -> Callable[[asyncio.Future[Any]], None]:
         def done(fut: asyncio.Future[Verdict]) -> None:
+            self._lane.verifying -= 1
             if fut.cancelled() or fut.exception() is not None:
                 return
             verdict = replace(fut.result(), index=index)
@@ -454,35 +460,26 @@ class SearchRun:
             self._emit("candidate", cand)
             self._emit("progress", self.progress)
             if cand.passed and self._prober.ready is not None:
-                self._track(self.optimising.probe(self._prober, cand, self._known), self._on_probed(index))
+                self._lane.passed(cand)
             else:
                 self._check_enough()
 
         return done
 
-    def _known(self, found: Sequence[Behaviour]) -> bool:
-        """Some candidate probed as far or further behaves like ``found`` on those probes."""
-        def alike(a: Behaviour, b: Behaviour) -> bool:
-            return a == b or (a.failed and b.failed)
-
-        for c in self.candidates:
-            seen = c.behaviours
-            if seen is not None and len(seen) >= len(found) and all(map(alike, seen, found)):
-                return True
-        return False
+    def _probe(self, cand: Candidate, urgent: bool) -> None:
+        self._track(self.optimising.probe(self._prober, cand, self._seen, urgent), self._on_probed(cand.id))
 
     def _on_probed(self, index: int) -> Callable[[asyncio.Future[Any]], None]:
         def done(fut: asyncio.Future[Any]) -> None:
-            if fut.cancelled() or fut.exception() is not None or fut.result() is None:
-                if not fut.cancelled():
-                    self._scoring.score(self._table[index])  # no behaviours to share a score by
-                return
-            behaviours, differs = tuple(fut.result()[0]), fut.result()[1]
-            cand = self._table.update(index, lambda c: self.optimising.probed(c, behaviours, differs))
-            self.optimising.scored(cand, self._table.generated)
-            self._emit("candidate", cand)
-            self._scoring.score(cand)
-            self._check_enough()
+            if not (fut.cancelled() or fut.exception() is not None or fut.result() is None):
+                behaviours, differs = tuple(fut.result()[0]), fut.result()[1]
+                cand = self._table.update(index, lambda c: self.optimising.probed(c, behaviours, differs))
+                self.optimising.scored(cand, self._table.generated)
+                self._emit("candidate", cand)
+                self._check_enough()
+            if not fut.cancelled():  # scored now, by its behaviours if it has them (``_sharing``)
+                self._scoring.score(self._table[index])
+            self._lane.probed(index)  # after the update: what it decides next depends on it
 
         return done
 

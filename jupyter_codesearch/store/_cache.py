@@ -72,9 +72,9 @@ class CachingVerifier:
         self.store.put(lambda conn: conn.execute("INSERT OR REPLACE INTO verdict_cache VALUES (?, ?, ?, ?, ?, ?)", row))
 
     async def probe(
-        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits
+        self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits, urgent: bool = False
     ) -> Sequence[Behaviour]:
-        return await self.inner.probe(spec, index, source, probes, limits)
+        return await self.inner.probe(spec, index, source, probes, limits, urgent)
 
     def notices(self) -> list[str]:
         return self.inner.notices()

@@ -366,12 +366,12 @@ class SearchView:
             if self._follower.closed:
                 return
             self.redraws += 1
-            if not self.run.done:  # what is shown below is in the history
-                self.run.recorded(REDRAW_INTERVAL)
             # Progress is read before the ranking and drawn after it: when the view says "done",
             # the table it shows already holds every candidate (messages reach the page in order).
             progress = self.run.progress
             ranked = self.run.ranked()
+            if not self.run.done:  # what is shown below is in the history
+                self.run.recorded(REDRAW_INTERVAL)
             self._render_table(ranked)
             self.panel.render(ranked)
             self._render_detail(ranked)
