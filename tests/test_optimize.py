@@ -129,6 +129,13 @@ def test_make_it_faster_ranks_the_linear_one_first_and_rejects_the_fast_wrong_on
     assert found is not None and found[1] > 1.0 and found[1] <= found[0] <= found[2]
     assert any(n.startswith(f"best #{linear.id} runs the benchmark") and "95% interval" in n for n in run.notices)
     assert "runtime" in run.ranked()[0].rank_reason and "95%" in run.ranked()[0].rank_reason
+    # The history holds what the run ended with: the rejection, and the timed scores with their intervals.
+    from jupyter_codesearch.store import load_past
+
+    assert run.recorded(5) and run.history_id is not None
+    stored = {c.code: c for c in load_past(run.config, run.history_id).candidates}
+    assert stored[UNIQUE_MEMORISER].status == "failed" and stored[UNIQUE_MEMORISER].error == wrong.error
+    assert stored[UNIQUE_LINEAR].verdict == linear.verdict and stored[UNIQUE_QUADRATIC].verdict == quadratic.verdict
 
 
 def test_a_reference_the_cell_does_not_define_or_a_runtime_goal_without_a_benchmark_is_a_config_error() -> None:
