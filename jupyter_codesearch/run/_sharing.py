@@ -17,11 +17,12 @@ are never verified or scored twice, setting or not.
 
 Why it is off by default: equal behaviour on the probes means an equal score only when the
 score depends on the candidate's answers to inputs like the probes. A score function that calls
-the candidate on inputs of its own (FunSearch's bin packing: 240 calls on random item sizes,
-where the probes are a few calls like the tests') can tell such programs apart: measured on the
-bin-packing cell with the mutating fake model, the one score that was shared was wrong (the
-program uses 88 bins, not its twin's 89), and sharing saved 1 score run of 29. ``--optimize
-runtime`` never shares: two programs that answer alike can differ in speed, so each is timed.
+the candidate on inputs of its own (FunSearch's bin packing: up to 240 calls on random item
+sizes, where the probes are a few calls like the tests') can tell such programs apart: on the
+bin-packing cell with the mutating fake model (``benchmarks/bench_score_sharing.py``, 8 seeds)
+sharing saved 2 score runs of 243, and both scores it shared were wrong (once: a program that
+uses 88 bins shown with its twin's 89). ``--optimize runtime`` never shares: two programs that
+answer alike can differ in speed, so each is timed.
 The price of sharing is running a new behaviour's tests twice. Without probes (``cluster`` off
 and no reference), or with sharing off, a program is scored in the same step as its tests.
 """
