@@ -85,6 +85,27 @@ def view_of() -> Iterator[Callable[..., Any]]:
         view.close()
 
 
+_SHELL_NAMES = ("_search", "res", "SCALE", "helper", "greeting", "math", "past")
+"""Names the magic tests define in the shell's namespace (removed after each)."""
+
+
+@pytest.fixture
+def ip() -> Iterator[Any]:
+    """The real IPython shell with the extension loaded; afterwards unloaded, the tests' names
+    removed and the input history reset."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_codesearch")
+    try:
+        yield shell
+    finally:
+        shell.run_line_magic("unload_ext", "jupyter_codesearch")
+        for name in _SHELL_NAMES:
+            shell.user_ns.pop(name, None)
+        shell.history_manager.reset()
+
+
 @pytest.fixture
 def data_dir() -> Path:
     if not DATA.is_dir():

@@ -15,7 +15,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +58,6 @@ assert not is_even(3)
 
 
 # ------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "jupyter_codesearch")
-    try:
-        yield shell
-    finally:
-        shell.run_line_magic("unload_ext", "jupyter_codesearch")
-        for name in ("_search", "res", "SCALE", "helper", "greeting", "math"):
-            shell.user_ns.pop(name, None)
-        shell.history_manager.reset()
 
 
 def magics(ip: InteractiveShell) -> CodeSearchMagics:

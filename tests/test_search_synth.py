@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from jupyter_codesearch import ConfigError, search
@@ -77,3 +78,19 @@ def test_config_errors_name_the_setting() -> None:
         search(INITIALS, n=0)
     with pytest.raises(ConfigError, match="unknown setting 'modle'"):
         search(INITIALS, modle="x")
+
+
+def test_the_synthesizers_quiet_spell_is_measured_in_its_own_work_not_in_wall_time() -> None:
+    # On a busy machine the worker gets less of the CPU: a wall-clock quiet spell would stop it
+    # before it had done the work that finds the next program.
+    from jupyter_codesearch.generate._synth_client import worker_clock
+
+    clock = worker_clock(os.getpid())
+    start = clock()
+    time.sleep(0.3)
+    slept = clock() - start
+    start, until = clock(), time.monotonic() + 0.3
+    while time.monotonic() < until:
+        pass
+    worked = clock() - start
+    assert slept < 0.1 and worked > 0.15, (slept, worked)

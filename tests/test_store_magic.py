@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
@@ -11,19 +9,6 @@ from IPython.utils.capture import capture_output
 from jupyter_codesearch import SearchRun
 from jupyter_codesearch.ui._magic import magics_for
 from tests.test_magic import DOUBLE, only_message, run_magic
-
-
-@pytest.fixture
-def ip() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "jupyter_codesearch")
-    try:
-        yield shell
-    finally:
-        shell.run_line_magic("unload_ext", "jupyter_codesearch")
-        for name in ("_search", "past"):
-            shell.user_ns.pop(name, None)
-        shell.history_manager.reset()
 
 
 def line(ip: InteractiveShell, magic: str, text: str = "") -> object:

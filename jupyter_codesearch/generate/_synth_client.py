@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import IO, Any
 
 from .._config import SearchConfig
@@ -25,7 +26,9 @@ from ._examples import examples_from_spec
 __all__ = ["QUIET_S", "SynthSource"]
 
 QUIET_S = 8.0
-"""Stop the synthesizer after this long without a new program (once it has found one)."""
+"""Stop the synthesizer after this much of its own work without a new program (once it has
+found one): CPU seconds of the worker where the system tells them (see :func:`worker_clock`)."""
+_POLL_S = 0.25
 
 MAX_PROGRAMS = 8
 """The synthesizer keeps at most this many programs: beyond them come only odder variants."""
@@ -99,7 +102,7 @@ class SynthSource:
                     stdin.write((json.dumps(job) + "\n").encode())
 
             await asyncio.to_thread(send)
-            async for msg in _messages(stdout):
+            async for msg in _messages(stdout, worker_clock(proc.pid)):
                 if "program" in msg:
                     found += 1
                     yield Sample(str(msg["program"]), "synth", code=True)
@@ -128,24 +131,49 @@ class SynthSource:
         return False
 
 
-async def _messages(stdout: IO[bytes]) -> AsyncIterator[dict[str, Any]]:
-    """The worker's messages; once it has found a program, end when nothing new has come for
-    :data:`QUIET_S` seconds, or as long as the search has taken so far if that is longer (a busy
-    machine slows every step alike), rather than at the time limit."""
-    began = time.monotonic()
-    enough_at = math.inf
-    while True:
-        wait = enough_at - time.monotonic()
-        if wait <= 0:
-            return
+def worker_clock(pid: int) -> Callable[[], float]:
+    """Seconds of work done by process ``pid``: its CPU time from ``/proc`` (Linux), else the
+    wall clock. The synthesizer's quiet spell is measured on it, so a machine busy with other
+    work (other kernels, other users) slows the search but does not cut it short."""
+    path = f"/proc/{pid}/stat"
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def cpu() -> float:
         try:
-            line = await asyncio.wait_for(asyncio.to_thread(stdout.readline), None if wait == math.inf else wait)
-        except asyncio.TimeoutError:  # not yet the builtin TimeoutError in Python 3.10
-            return
-        if not line:
-            return
-        msg = json.loads(line)
-        if "program" in msg:
-            now = time.monotonic()
-            enough_at = now + max(QUIET_S, now - began)
-        yield msg
+            with open(path, "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        except (OSError, IndexError, ValueError):
+            return math.nan
+
+    return cpu if not math.isnan(cpu()) else time.monotonic
+
+
+async def _messages(stdout: IO[bytes], clock: Callable[[], float]) -> AsyncIterator[dict[str, Any]]:
+    """The worker's messages; once it has found a program, end when nothing new has come for
+    :data:`QUIET_S` seconds of ``clock``, or as long as the search has taken so far if that is
+    longer, rather than at the time limit."""
+    began = clock()
+    enough_at = math.inf
+    pending: asyncio.Future[bytes] | None = None
+    try:
+        while True:
+            now = clock()
+            if now >= enough_at:  # a process that has exited reads as NaN: its EOF ends the loop
+                return
+            if pending is None:
+                pending = asyncio.ensure_future(asyncio.to_thread(stdout.readline))
+            done, _ = await asyncio.wait({pending}, timeout=None if enough_at == math.inf else _POLL_S)
+            if not done:
+                continue
+            line, pending = pending.result(), None
+            if not line:
+                return
+            msg = json.loads(line)
+            if "program" in msg:
+                now = clock()
+                enough_at = now + max(QUIET_S, now - began)
+            yield msg
+    finally:
+        if pending is not None:  # its thread ends when the caller kills the worker
+            pending.cancel()
