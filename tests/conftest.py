@@ -106,6 +106,22 @@ def ip() -> Iterator[Any]:
         shell.history_manager.reset()
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for a module's browser tests (the module's ``server`` serves the Lab)."""
+    from tests.browser_support import browse
+
+    yield from browse(viewport=(1280, 1000))
+
+
+@pytest.fixture
+def lab(server: Any, browser: Any) -> Any:
+    """A JupyterLab page of the module's ``server`` in ``browser``."""
+    from tests.browser_support import lab_page
+
+    return lab_page(server, browser)
+
+
 @pytest.fixture
 def data_dir() -> Path:
     if not DATA.is_dir():

@@ -20,12 +20,9 @@ import pytest
 
 from tests.browser_support import (
     REPO_ROOT,
-    BrowserSession,
     LabPage,
     LabServer,
-    browse,
     code_cell,
-    lab_page,
     open_with_extension,
     serve,
 )
@@ -88,16 +85,6 @@ NOTEBOOKS = {
 @pytest.fixture(scope="module")
 def server() -> Iterator[LabServer]:
     yield from serve(NOTEBOOKS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[BrowserSession]:
-    yield from browse()
-
-
-@pytest.fixture
-def lab(server: LabServer, browser: BrowserSession) -> LabPage:
-    return lab_page(server, browser)
 
 
 def wait_for_replies(lab: LabPage, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:

@@ -32,12 +32,9 @@ import pytest
 from tests.browser_support import (
     REPO_ROOT,
     SCREENSHOT_DIR,
-    BrowserSession,
     LabPage,
     LabServer,
-    browse,
     code_cell,
-    lab_page,
     open_with_extension,
     serve,
 )
@@ -204,16 +201,6 @@ def server(fake_llm: FakeLLM) -> Iterator[LabServer]:
         ],
     }
     yield from serve(notebooks)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[BrowserSession]:
-    yield from browse(viewport=(1280, 1000))
-
-
-@pytest.fixture
-def lab(server: LabServer, browser: BrowserSession) -> LabPage:
-    return lab_page(server, browser)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser_support import BrowserSession, LabPage, LabServer, browse, code_cell, lab_page, serve
+from tests.browser_support import LabPage, LabServer, code_cell, serve
 from tests.support.fake_llm import EvolveResponder, FakeLLM
 from tests.support.optimize import BIN_PACKING, HALF_FIT
 from tests.test_notebook_browser import open_notebook, progress_text, widget_screenshot
@@ -42,16 +42,6 @@ def server(fake_llm: FakeLLM) -> Iterator[LabServer]:
         code_cell("%search_config history=off cluster=false", "quiet"),  # as the bin-packing test runs
         code_cell(search, "search"),
     ]})
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[BrowserSession]:
-    yield from browse(viewport=(1280, 1000))
-
-
-@pytest.fixture
-def lab(server: LabServer, browser: BrowserSession) -> LabPage:
-    return lab_page(server, browser)
 
 
 _CHART = """() => {
