@@ -542,4 +542,20 @@ assert out.shape == (2, 2)
         "good": 'def by_year_quarter(df):\n    return df.groupby(["year", "quarter"])["sales"].sum().unstack()\n',
         "bad": ['def by_year_quarter(df):\n    return df.groupby(["year", "quarter"])["sales"].max().unstack()\n'],
     },
+    {
+        "name": "mutate_in_place",
+        "spec": '''
+def fill_inplace(df, a):
+    """Fill df's missing x with 0 and double the array a, both in place."""
+
+df = pd.DataFrame({"x": [1.0, None]})
+a = np.array([1, 2])
+fill_inplace(df, a)
+assert df["x"].tolist() == [1.0, 0.0]
+assert (a == np.array([2, 4])).all()
+''',
+        "good": "def fill_inplace(df, a):\n    df['x'] = df['x'].fillna(0)\n    a *= 2\n",
+        "bad": ["def fill_inplace(df, a):\n    df = df.fillna(0)\n    a = a * 2\n",
+                "def fill_inplace(df, a):\n    df['x'] = df['x'].fillna(-1)\n    a *= 2\n"],
+    },
 ]
