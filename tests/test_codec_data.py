@@ -316,3 +316,57 @@ _VALID = [to_tree(FRAMES[name]()) for name in sorted(FRAMES)] + [to_tree(a) for 
 @given(st.sampled_from(_VALID), st.lists(st.integers(0, 20), max_size=6), _LEAVES)
 def test_valid_trees_with_one_part_forged_decode_or_are_unserializable(tree: Any, path: list[int], new: Any) -> None:
     _decoded_or_refused(_replace_at(tree, path, new))
+
+
+# -- property: any frame hypothesis makes round-trips exactly -----------------------------------
+
+_DTYPES = ["int64", "int8", "uint32", "float64", "float32", "bool", "complex128", "datetime64[ns]",
+           "timedelta64[ns]", "object"]
+
+
+@st.composite
+def _frames(draw: st.DrawFn) -> pd.DataFrame:
+    from hypothesis.extra import pandas as hpd
+
+    names = draw(st.lists(st.one_of(st.text(max_size=3), st.integers(-3, 3)), max_size=4, unique=True))
+    plain = st.one_of(st.none(), st.integers(-5, 5), st.floats(), st.text(max_size=3))
+    dtypes = [draw(st.sampled_from(_DTYPES)) for _ in names]
+    columns = [hpd.column(name, dtype=d, elements=plain if d == "object" else None)
+               for name, d in zip(names, dtypes, strict=True)]
+    index = draw(st.sampled_from([
+        hpd.range_indexes(max_size=6), hpd.indexes(dtype="int64", max_size=6),
+        hpd.indexes(elements=st.text(max_size=3), max_size=6, unique=False),
+        hpd.indexes(dtype="datetime64[ns]", max_size=6),
+    ]))
+    frame = draw(hpd.data_frames(columns=columns, index=index))
+    if draw(st.booleans()) and frame.shape[1]:
+        first = frame.columns[0]
+        frame[first] = frame[first].astype("category") if frame[first].dtype != object else frame[first]
+    return frame
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_frames())
+def test_any_generated_frame_round_trips_exactly(frame: pd.DataFrame) -> None:
+    back = decode(encode(frame))
+    pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    assert back.equals(frame) or frame.isna().to_numpy().any()  # equals: NaN equal to NaN only in place
+    assert back.dtypes.equals(frame.dtypes) and type(back.index) is type(frame.index)
+
+
+def test_numpy_and_pandas_are_imported_only_when_one_of_their_values_is_met() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, datetime, decimal\n"
+        "from jupyter_codesearch.execute import _codec as c\n"
+        "c.decode(c.encode([1, 'x', datetime.date(2020, 1, 1), decimal.Decimal(1), {2: (3,)}]))\n"
+        "seen = ['numpy' in sys.modules, 'pandas' in sys.modules]\n"
+        "c.decode(b'[\"nd\",\"<i8\",[0],\"\"]')\n"
+        "seen += ['numpy' in sys.modules, 'pandas' in sys.modules]\n"
+        "c.decode(b'[\"nat\"]')\n"
+        "print(seen + ['pandas' in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[False, False, True, False, True]", out

@@ -86,3 +86,8 @@ def test_an_assert_call_that_never_calls_the_function_is_noted() -> None:
         test = 'np.testing.assert_allclose(top_customers(df, 2)["total"].to_numpy(), [30, 19])'
         spec = Spec.parse(SPEC.replace(test, "np.testing.assert_allclose([1], [1])"))
     assert any("never calls" in n for n in spec.warnings)
+
+
+def test_a_call_shows_a_frame_argument_by_kind_and_shape(verdicts: dict[str, object]) -> None:
+    calls = [c["call"] for t in verdicts["index"].tests for c in t.calls]  # type: ignore[attr-defined]
+    assert calls and all(c == "top_customers(<DataFrame 6x2>, 2)" for c in calls), calls
