@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from jupyter_codesearch.execute._codec import Unserializable, decode, encode, from_tree, to_tree, value_digest
 
 STDLIB = [
-    dt.date(2020, 1, 2), dt.datetime(2020, 1, 2, 3, 4, 5, 6), dt.datetime(2020, 1, 2, tzinfo=dt.UTC),
+    dt.date(2020, 1, 2), dt.datetime(2020, 1, 2, 3, 4, 5, 6), dt.datetime(2020, 1, 2, tzinfo=dt.timezone.utc),
     dt.datetime(2021, 11, 7, 1, 30, tzinfo=zoneinfo.ZoneInfo("America/New_York"), fold=1),
     dt.time(1, 2, 3, tzinfo=dt.timezone(dt.timedelta(hours=-3), "X")), dt.timedelta(days=-1, seconds=5),
     dt.timezone(dt.timedelta(hours=5, minutes=30)), decimal.Decimal("1.10"), decimal.Decimal("-0E+3"),
@@ -209,7 +209,8 @@ HOSTILE = {
     "masked_wrong_dtype": ["pmask", "Int64", ["nd", "<f8", [1], _b64(b"\0" * 8)], ["nd", "|b1", [1], _b64(b"\0")]],
     "masked_unknown_dtype": ["pmask", "object", ["nd", "<i8", [1], _b64(b"\0" * 8)], ["nd", "|b1", [1], _b64(b"\0")]],
     "masked_length_mismatch": ["pmask", "Int64", ["nd", "<i8", [1], _b64(b"\0" * 8)], ["nd", "|b1", [0], _b64(b"")]],
-    "string_array_non_str": ["pstr", True, ["nd", "|b1", [1], _b64(b"\0")], 5],
+    "string_array_non_str": ["pstr", True, "python", ["nd", "|b1", [1], _b64(b"\0")], 5],
+    "string_array_unknown_storage": ["pstr", True, "pickle", ["nd", "|b1", [1], _b64(b"\0")], "x"],
     "series_length_mismatch": ["pser", ["nd", "<i8", [1], _b64(b"\0" * 8)], ["prng", 0, 5, 1, None], None],
     "series_of_a_list": ["pser", ["L", 1], ["prng", 0, 1, 1, None], None],
     "frame_column_count": ["pdf", _R1, _R2, _ONE_INT],

@@ -64,7 +64,7 @@ def _enc_pandas(v: Any, t: type, enc: Enc) -> Any:
         return ["nat"]
     if v is pd.NA:
         return ["pna"]
-    if t in _array_types(pd):
+    if t in _array_types(pd) or _is_string_array(v, pd):
         return _enc_ea(v, pd, enc)
     return NOT_DATA
 
@@ -77,6 +77,13 @@ def _array_types(pd: Any) -> tuple[type, ...]:
     a = pd.arrays
     return (pd.Categorical, a.IntegerArray, a.FloatingArray, a.BooleanArray, a.StringArray, a.DatetimeArray,
             a.TimedeltaArray)
+
+
+def _is_string_array(a: Any, pd: Any) -> bool:
+    """A ``string``/``str`` array of the exact type pandas makes for its dtype (``StringArray``
+    with Python storage; with pyarrow installed, pandas' Arrow-backed string arrays)."""
+    dtype = getattr(a, "dtype", None)
+    return isinstance(dtype, pd.StringDtype) and type(a) is type(pd.array([], dtype=dtype))
 
 
 def _enc_values(s: Any, pd: Any, enc: Enc) -> Any:
@@ -96,13 +103,11 @@ def _enc_ea(a: Any, pd: Any, enc: Enc) -> Any:
     if t in (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray):
         data, mask = a._data, a._mask  # the two numpy arrays a masked array is made of
         return ["pmask", a.dtype.name, enc_array(np.asarray(data), enc), enc_array(np.asarray(mask), enc)]
-    if t is pd.arrays.StringArray:
+    if _is_string_array(a, pd):
         dtype = a.dtype
-        if dtype.storage != "python":
-            raise Unserializable(f"a string array stored as {dtype.storage}")
-        mask = np.asarray(a.isna())
+        mask = np.asarray(a.isna(), dtype=bool)
         values = a.to_numpy(dtype=object)
-        return ["pstr", dtype.na_value is pd.NA, enc_array(mask, enc), *(
+        return ["pstr", dtype.na_value is pd.NA, str(dtype.storage), enc_array(mask, enc), *(
             "" if m else str.__str__(x) for x, m in zip(values.tolist(), mask.tolist(), strict=True))]
     if t is pd.arrays.DatetimeArray:
         naive = a.tz_convert("UTC").tz_localize(None) if a.tz is not None else a
@@ -190,14 +195,14 @@ def _dec_pmask(items: list[Any], dec: Dec) -> Any:
 
 def _dec_pstr(items: list[Any], dec: Dec) -> Any:
     np, pd = numpy_module(), _pd()
-    if len(items) < 2 or type(items[0]) is not bool:
+    if len(items) < 3 or type(items[0]) is not bool or items[1] not in ("python", "pyarrow"):
         raise Unserializable("malformed string array")
-    mask = array(items[1], dec, np)
-    values = items[2:]
+    mask = array(items[2], dec, np)
+    values = items[3:]
     if mask.dtype != np.bool_ or mask.ndim != 1 or len(mask) != len(values) or any(type(x) is not str for x in values):
         raise Unserializable("malformed string array")
     na = pd.NA if items[0] else np.nan
-    dtype = pd.StringDtype("python", na_value=na)
+    dtype = pd.StringDtype(items[1], na_value=na)  # pyarrow: only where it is installed here too
     out = np.array(values, dtype=object)
     out[mask] = na
     return pd.array(out, dtype=dtype)
@@ -231,7 +236,7 @@ def _values(tree: Any, dec: Dec, np: Any, pd: Any) -> Any:
         if value.ndim != 1:
             raise Unserializable("malformed column")
         return value
-    if type(value) in _array_types(pd):
+    if type(value) in _array_types(pd) or _is_string_array(value, pd):
         return value
     raise Unserializable("malformed column")
 
