@@ -63,8 +63,9 @@ def test_object_arrays_hold_plain_data_elements_as_themselves() -> None:
 
 
 @pytest.mark.parametrize(
-    "v", [np.int64(3), np.int8(-1), np.float32(1.5), np.float64("nan"), np.bool_(True), np.str_("x"),
-          np.datetime64("NaT"), np.datetime64("2020-01-01T10", "h"), np.complex128(1j), np.uint64(2**64 - 1)],
+    "v", [np.int64(3), np.int8(-1), np.float32(1.5), np.float64("nan"), np.bool_(True), np.str_("x"), np.str_(""),
+          np.bytes_(b"\x00y"), np.datetime64("NaT"), np.datetime64("2020-01-01T10", "h"), np.complex128(1j),
+          np.uint64(2**64 - 1)],
     ids=repr)
 def test_numpy_scalars_stay_numpy_scalars(v: Any) -> None:
     back = decode(encode(v))
@@ -269,8 +270,8 @@ def test_equal_data_values_have_equal_digests() -> None:
 
 # -- fuzzing the decoder: whatever a candidate sends, a value or Unserializable, never else ---------
 
-_TAGS = ["nd", "ndo", "npv", "pcat", "pmask", "pstr", "pdta", "ptda", "prng", "pmix", "pidx", "pser", "pdf",
-         "pts", "ptd", "nat", "pna", "dtm", "date", "time", "tdl", "tz", "tzo", "tzk", "dec", "frac", "uuid",
+_TAGS = ["nd", "ndo", "npv", "nps", "npb", "pcat", "pmask", "pstr", "pdta", "ptda", "prng", "pmix", "pidx", "pser",
+         "pdf", "pts", "ptd", "nat", "pna", "dtm", "date", "time", "tdl", "tz", "tzo", "tzk", "dec", "frac", "uuid",
          "L", "T", "D", "S", "I", "B", "C"]
 _LEAVES = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.sampled_from([0, 1, 2, 3, -1, 8, 2**62]),
@@ -371,3 +372,26 @@ def test_numpy_and_pandas_are_imported_only_when_one_of_their_values_is_met() ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[False, False, True, False, True]", out
+
+
+@st.composite
+def _arrays(draw: st.DrawFn) -> Any:
+    from hypothesis.extra import numpy as hnp
+
+    dtype = draw(st.one_of(hnp.boolean_dtypes(), hnp.integer_dtypes(), hnp.unsigned_integer_dtypes(),
+                           hnp.floating_dtypes(sizes=(16, 32, 64)), hnp.complex_number_dtypes(sizes=(64, 128)),
+                           hnp.datetime64_dtypes(), hnp.timedelta64_dtypes(), hnp.unicode_string_dtypes(max_len=4),
+                           hnp.byte_string_dtypes(max_len=4)))
+    return draw(hnp.arrays(dtype, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_arrays())
+def test_any_generated_array_round_trips_bit_for_bit(a: Any) -> None:
+    back = decode(encode(a))
+    assert type(back) is np.ndarray and back.dtype == a.dtype and back.shape == a.shape
+    assert back.tobytes() == np.ascontiguousarray(a).tobytes()
+    scalar = a.reshape(-1)[0] if a.size else None
+    if scalar is not None:
+        again = decode(encode(scalar))
+        assert type(again) is type(scalar) and again.tobytes() == scalar.tobytes()

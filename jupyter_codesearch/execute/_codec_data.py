@@ -119,6 +119,10 @@ def _enc_numpy(v: Any, t: type, enc: Enc) -> Any:
         return NOT_DATA
     if t is np.ndarray:
         return enc_array(v, enc)
+    if t is np.str_:  # by value: its dtype follows its length (an empty one's buffer is not empty)
+        return ["nps", str.__str__(v)]
+    if t is np.bytes_:
+        return ["npb", bytes.decode(v, "latin-1")]
     if isinstance(v, np.generic) and t is v.dtype.type:
         if not _DTYPE.fullmatch(v.dtype.str) or v.dtype.hasobject:
             raise Unserializable(f"a numpy scalar of dtype {v.dtype} (not one of the dtypes that cross)")
@@ -293,6 +297,18 @@ def _dec_npv(items: list[Any], dec: Dec) -> Any:
     return flat[0]
 
 
+def _dec_nps(items: list[Any], dec: Dec) -> Any:
+    if len(items) != 1 or type(items[0]) is not str:
+        raise Unserializable("malformed numpy string")
+    return numpy_module().str_(items[0])
+
+
+def _dec_npb(items: list[Any], dec: Dec) -> Any:
+    if len(items) != 1 or type(items[0]) is not str:
+        raise Unserializable("malformed numpy bytes")
+    return numpy_module().bytes_(items[0].encode("latin-1"))
+
+
 def array(tree: Any, dec: Dec, np: Any) -> Any:
     """An exact numpy array from a nested tree (a list tagged ``nd`` or ``ndo``)."""
     value = dec(tree)
@@ -305,7 +321,7 @@ def array(tree: Any, dec: Dec, np: Any) -> Any:
 DECODERS: dict[str, Callable[[list[Any], Dec], Any]] = {
     "dtm": _dec_dtm, "date": _dec_date, "time": _dec_time, "tdl": _dec_tdl, "tz": _dec_tzv,
     "dec": _dec_dec, "frac": _dec_frac, "uuid": _dec_uuid,
-    "nd": _dec_nd, "ndo": _dec_ndo, "npv": _dec_npv,
+    "nd": _dec_nd, "ndo": _dec_ndo, "npv": _dec_npv, "nps": _dec_nps, "npb": _dec_npb,
 }
 """Decoders by tag: each takes the tree's items and the decoder for nested values. Anything
 malformed raises (the codec turns every exception into ``Unserializable``)."""
