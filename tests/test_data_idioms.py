@@ -91,3 +91,10 @@ def test_an_assert_call_that_never_calls_the_function_is_noted() -> None:
 def test_a_call_shows_a_frame_argument_by_kind_and_shape(verdicts: dict[str, object]) -> None:
     calls = [c["call"] for t in verdicts["index"].tests for c in t.calls]  # type: ignore[attr-defined]
     assert calls and all(c == "top_customers(<DataFrame 6x2>, 2)" for c in calls), calls
+
+
+def test_without_a_model_a_data_spec_says_the_synthesizer_does_not_handle_data() -> None:
+    from jupyter_codesearch.generate._examples import examples_from_spec
+
+    examples, why = examples_from_spec(Spec.parse(SPEC))
+    assert examples == [] and why is not None and "does not handle data values" in why
