@@ -593,6 +593,16 @@ FORGED_ANSWERS = {
         "('{\"value\":[\"S\",' + ','.join('[\"I\",\"%x\"]' % (((1 << 61) - 1) * i) for i in range(3, 400_003))"
         " + '],\"t\":0}').encode()"
     ),
+    # Data values forged by hand (issue 13): what the codec would never make.
+    "array_buffer_too_short": "b'{\"value\":[\"nd\",\"<i8\",[4],\"AAAAAAAAAAA=\"],\"t\":0}'",
+    "array_of_object_dtype": "b'{\"value\":[\"nd\",\"|O\",[1],\"AAAAAAAAAAA=\"],\"t\":0}'",
+    "array_with_huge_shape": "b'{\"value\":[\"nd\",\"|b1\",[1099511627776,1099511627776],\"AA==\"],\"t\":0}'",
+    "array_with_negative_shape": "b'{\"value\":[\"nd\",\"|b1\",[-1],\"\"],\"t\":0}'",
+    "object_arrays_nested_deeply": "('{\"value\":' + '[\"ndo\",[1],' * 5000 + '1' + ']' * 5000 + ',\"t\":0}').encode()",
+    "frame_whose_column_is_short": (
+        "b'{\"value\":[\"pdf\",[\"prng\",0,3,1,null],[\"pidx\",[\"ndo\",[1],\"a\"],null,null],"
+        "[\"nd\",\"<i8\",[1],\"AgAAAAAAAAA=\"]],\"t\":0}'"
+    ),
 }
 
 
@@ -882,3 +892,87 @@ def test_a_fork_bomb_is_reaped_and_the_next_candidates_start() -> None:
         honest, bad, again = between(PLUS_ONE, GOOD, attacker)
         assert honest.passed and again.passed, (honest.error, again.status, again.error)
         assert bad.status in {"timeout", "crashed", "error"} and not bad.passed, (bad.status, bad.error)
+
+
+DATA_SPEC = '''
+import numpy as np
+import pandas as pd
+
+def f(n):
+    """A frame with column a = 0..n-1, and that column as an array."""
+
+assert f(2)[0].equals(pd.DataFrame({"a": [0, 1]}))
+assert (f(2)[1] == np.array([0, 1])).all()
+'''
+DATA_HONEST = "import numpy as np, pandas as pd\ndef f(n):\n    return pd.DataFrame({'a': range(n)}), np.arange(n)\n"
+DATA_CASES = {
+    # Each would pass if the trusted side took the candidate's object (or its methods) for data.
+    "frame_subclass_whose_equals_is_true": (
+        body("""
+        import numpy as np, pandas as pd
+        class Yes(pd.DataFrame):
+            def equals(self, other):
+                return True
+            def __eq__(self, other):
+                return True
+        def f(n):
+            return Yes({'a': [9]}), np.arange(n)
+        """),
+        {"unserializable"},
+    ),
+    "array_subclass_whose_eq_is_true": (
+        body("""
+        import numpy as np, pandas as pd
+        class Yes(np.ndarray):
+            def __eq__(self, other):
+                return np.ones(2, dtype=bool)
+        def f(n):
+            return pd.DataFrame({'a': range(n)}), np.zeros(2).view(Yes)
+        """),
+        {"unserializable"},
+    ),
+    "object_column_holding_a_yes": (
+        body("""
+        import numpy as np, pandas as pd
+        class Yes:
+            def __eq__(self, other):
+                return True
+        def f(n):
+            return pd.DataFrame({'a': [Yes(), Yes()]}), np.arange(n)
+        """),
+        {"unserializable"},
+    ),
+    "masked_array": (
+        "import numpy as np, pandas as pd\n"
+        "def f(n):\n    return pd.DataFrame({'a': range(n)}), np.ma.masked_array([9, 9], mask=[1, 1])\n",
+        {"unserializable"},
+    ),
+    "equals_patched_in_its_own_process": (
+        "import numpy as np, pandas as pd\npd.DataFrame.equals = lambda self, other: True\n"
+        "def f(n):\n    return pd.DataFrame({'a': [9, 9]}), np.arange(n)\n",
+        {"failed"},
+    ),
+    "float_column_for_an_int_one": (
+        "import numpy as np, pandas as pd\ndef f(n):\n    return pd.DataFrame({'a': [0.0, 1.0]}), np.arange(n)\n",
+        {"failed"},
+    ),
+    "forged_frame_whose_buffer_is_short": (
+        body("""
+        import os
+        def f(n):
+            frame = (b'{"value":["T",["pdf",["prng",0,2,1,null],["pidx",["ndo",[1],"a"],null,null],'
+                     b'["nd","<i8",[2],"AAAAAAAAAAA="]],["nd","<i8",[2],"AAAAAAAAAAABAAAAAAAAAA=="]],"t":0}')
+            os.write(3, len(frame).to_bytes(4, "big") + frame)
+            return None
+        """),
+        {"unserializable", "timeout"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATA_CASES))
+def test_a_data_answer_is_rebuilt_from_data_never_taken_as_sent(name: str) -> None:
+    source, expected = DATA_CASES[name]
+    honest, bad, again = between(DATA_SPEC, DATA_HONEST, source, timeout=5.0)
+    assert honest.passed and again.passed, (honest.error, again.error)
+    assert bad.status in expected and not bad.passed, (bad.status, bad.error)

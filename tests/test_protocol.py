@@ -20,8 +20,9 @@ from jupyter_codesearch.execute._verdict import behaviour_from_report, verdict_f
 
 PACKAGE = Path(_protocol.__file__).resolve().parents[1]
 EXECUTE = PACKAGE / "execute"
-KERNEL_MAY_IMPORT_LAZILY = {"IPython.display", "cloudpickle"}
-"""Imported inside a function, in the kernel only, where ipykernel brings them (or is tried)."""
+KERNEL_MAY_IMPORT_LAZILY = {"IPython.display", "cloudpickle", "numpy", "pandas"}
+"""Imported inside a function: in the kernel only, where ipykernel brings them (or is tried); numpy and
+pandas by the codec, only when one of their values is met (see ``_codec_data``)."""
 
 
 def test_operation_names_are_unique_and_travel_as_plain_strings() -> None:

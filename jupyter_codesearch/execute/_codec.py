@@ -2,7 +2,9 @@
 
 Only these types cross, matched by *exact* type (an ``int`` subclass with a custom ``__eq__`` is
 not an int): None, bool, int, float, complex, str, bytes, and list, tuple, dict, set, frozenset
-of those. Each keeps the equality it has in the user's kernel: ``collections.OrderedDict`` and
+of those; and the data values of ``_codec_data`` (dates and times, Decimal, Fraction, UUID,
+numpy arrays and scalars, pandas frames, series and indexes), rebuilt by the receiver from the
+data they are made of. Each keeps the equality it has in the user's kernel: ``collections.OrderedDict`` and
 ``Counter`` cross as themselves (two ``OrderedDict`` compare in order; a ``Counter`` ignores zero
 counts), ``defaultdict`` as a plain dict (it compares as one). :func:`decode` is what the
 trusted side runs on bytes a candidate produced, so it builds every value itself and accepts
@@ -10,7 +12,8 @@ nothing else; whatever a candidate sends, the result is plain data or :class:`Un
 (never another exception: a failure is the sender's). Building can still be slow (a set of
 ints with equal hashes is quadratic): callers decode under their candidate's deadline.
 
-This module is shipped as source into the kernels and the sandbox: standard library only.
+This module is shipped as source into the kernels and the sandbox: standard library only (numpy
+and pandas are imported by ``_codec_data`` only when one of their values is met).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import json
 import socket
 from typing import Any
 
+from ._codec_data import DECODERS, NOT_DATA, Unserializable, encode_data
+from ._codec_frames import FRAME_DECODERS, encode_frame
 from ._protocol import Size
 
 __all__ = ["MAX_BYTES", "Unserializable", "canonical", "decode", "encode", "from_tree", "to_tree", "value_digest"]
@@ -37,16 +42,16 @@ one; OrderedDict and Counter compare differently (order; zero counts) and keep t
 _SMALL = 1 << 62  # larger ints travel as hex: int(s, 16) is linear and not limited by int_max_str_digits
 
 
-class Unserializable(Exception):
-    """The value is not plain data (or is too large / too deep to be sent)."""
-
-
 def to_tree(value: object) -> Any:
     """Plain data as a JSON-compatible tree; raise :class:`Unserializable` naming the offending type."""
     try:
         return _enc(value, 0)
+    except Unserializable:
+        raise
     except RecursionError:
         raise Unserializable("value nested too deeply") from None
+    except Exception as e:  # a data value whose parts are not what its type promises
+        raise Unserializable(f"a value that could not be encoded ({type(e).__name__})") from None
 
 
 def encode(value: object) -> bytes:
@@ -81,6 +86,11 @@ def _enc(v: Any, depth: int) -> Any:
         return ["B", v.decode("latin-1")]
     if t is complex:
         return ["C", v.real, v.imag]
+    data = encode_data(v, lambda x: _enc(x, d))
+    if data is NOT_DATA:
+        data = encode_frame(v, lambda x: _enc(x, d))
+    if data is not NOT_DATA:
+        return data
     raise Unserializable(f"a value of type {_type_name(v)}, which is not plain data")
 
 
@@ -108,6 +118,9 @@ def from_tree(tree: Any) -> object:
 _DICT_TYPES: dict[str, type[dict[Any, Any]]] = {
     "D": dict, "O": collections.OrderedDict, "N": collections.Counter,
 }
+
+
+_DATA_DECODERS = {**DECODERS, **FRAME_DECODERS}
 
 
 def _dec(v: Any, depth: int) -> object:
@@ -140,6 +153,9 @@ def _dec(v: Any, depth: int) -> object:
         return items[0].encode("latin-1")
     if tag == "C" and len(items) == 2 and all(type(x) in (int, float) for x in items):
         return complex(items[0], items[1])
+    build = _DATA_DECODERS.get(tag)
+    if build is not None:
+        return build(items, lambda x: _dec(x, d))
     raise Unserializable("malformed value")
 
 

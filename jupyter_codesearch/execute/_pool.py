@@ -51,11 +51,11 @@ _BATCH = 256
 _UIDS = itertools.count()
 _START_TIMEOUT = 120.0
 
-ZYGOTE_MODULES = ("_protocol", "_codec", "_scratch", "_sandbox")
+ZYGOTE_MODULES = ("_protocol", "_codec_data", "_codec_frames", "_codec", "_scratch", "_sandbox")
 """Shipped into the zygote, in import order (each imports only those before it)."""
 KERNEL_MODULES = (
-    "_protocol", "_codec", "_shown", "_channel", "_zygote", "_instrument", "_candidate", "_loaded", "_score", "_tests",
-    "_probing", "_evaluator",
+    "_protocol", "_codec_data", "_codec_frames", "_codec", "_shown", "_channel", "_zygote", "_instrument", "_candidate",
+    "_loaded", "_score", "_tests", "_probing", "_evaluator",
 )
 """Shipped into the kernel, in import order (each imports only those before it)."""
 

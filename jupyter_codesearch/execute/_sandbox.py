@@ -329,13 +329,13 @@ def _receive() -> Any:
 
 
 def _read_exactly(n: int) -> bytes | None:
-    data = b""
+    data = bytearray()  # appended in place: a big argument (an array) arrives in many chunks
     while len(data) < n:
         chunk = os.read(_CALL_FD, n - len(data))
         if not chunk:
             return None
         data += chunk
-    return data
+    return bytes(data)
 
 
 def _reply(obj: FirstMessage | Answer) -> None:

@@ -35,8 +35,19 @@ def short(value: object, keep: int = REPR_KEEP) -> str:
     return shown if shown.isascii() else shown.encode("utf-8", "replace").decode("utf-8")
 
 
+def _argument(value: object) -> str:
+    """An argument as a call shows it: its repr, or for a frame, series or array (whose repr
+    spans lines) its kind and shape: ``<DataFrame 6x2>``."""
+    t = type(value)
+    if (getattr(t, "__module__", "") or "").split(".")[0] in ("pandas", "numpy"):
+        shape = getattr(value, "shape", None)
+        if type(shape) is tuple and len(shape) != 0 and all(type(n) is int for n in shape):
+            return f"<{t.__name__} {'x'.join(map(str, shape))}>"
+    return short(value)
+
+
 def label(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """The call as the user would write it: ``f(1, 'a', key=2)``."""
-    shown = [*map(short, args), *(f"{k}={short(v)}" for k, v in kwargs.items())]
+    shown = [*map(_argument, args), *(f"{k}={_argument(v)}" for k, v in kwargs.items())]
     call = f"{name}({', '.join(shown)})"
     return call if len(call) <= _LABEL_KEEP else call[: _LABEL_KEEP - 1] + "…"

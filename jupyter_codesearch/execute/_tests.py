@@ -15,7 +15,7 @@ from typing import Any
 
 from ._candidate import CandidateRaised, Proxy, Trial
 from ._channel import Abort, alarm
-from ._instrument import CMP_NAME, TRUTH_NAME, Check, record_cmp, record_truth
+from ._instrument import CMP_NAME, SEEN_NAME, TRUTH_NAME, Check, differences, record_cmp, record_seen, record_truth
 from ._loaded import CONTEXT_S, LoadedSpec, SpecFailed, namespace, spec_code
 from ._protocol import CallRecord, FirstMessage, LimitsPayload, ReportedTest, VerdictReport
 from ._score import ScoreOutcome, score_candidate
@@ -176,6 +176,7 @@ def _run_tests(spec: LoadedSpec, trial: Trial, verdict: VerdictDraft) -> None:
     ns[spec.name] = Proxy(trial, spec.name)
     ns[CMP_NAME] = lambda a, b, op, got_left: record_cmp(trial, a, b, op, got_left)
     ns[TRUTH_NAME] = lambda v, negate: record_truth(trial, v, negate)
+    ns[SEEN_NAME] = lambda v, role: record_seen(trial, v, role)
     tests = verdict.tests
     raised_by_candidate = False
     hidden_called = False  # a hidden step has sent the candidate its arguments
@@ -244,7 +245,8 @@ def _run_test(trial: Trial, code: types.CodeType | Check, ns: dict[str, Any], re
     except Exception as e:
         by_candidate = isinstance(e, CandidateRaised)
         if isinstance(e, AssertionError) and not by_candidate:
-            result.error = f"AssertionError: {str(e)[:300]}" if str(e) else None
+            said = " ".join(str(e).split())[:500] or differences(trial)  # a frame's or array's differences
+            result.error = f"AssertionError: {said}" if said else None
         else:
             who = "the candidate raised " if by_candidate else ""
             where = getattr(e, "where", "")

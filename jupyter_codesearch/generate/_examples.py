@@ -40,7 +40,20 @@ def examples_from_spec(spec: Spec) -> tuple[list[tuple[tuple[Any, ...], Any]], s
         return found, None
     if not spec.visible_tests:
         return [], "every test is hidden, so there are no examples to learn from"
+    if _uses_data_libraries(spec.setup_context):
+        return [], "it does not handle data values (numpy arrays, pandas frames); a model does"
     return [], f"no test has the form `assert {name}(<values>) == <value>` with literal values"
+
+
+def _uses_data_libraries(context: str) -> bool:
+    """The cell's context imports numpy or pandas: its tests are about data values."""
+    try:
+        tree = ast.parse(context)
+    except SyntaxError:
+        return False
+    roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    roots |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    return bool(roots & {"numpy", "pandas"})
 
 
 def _example(spec: Spec, call: ast.Call, expected: ast.expr) -> tuple[tuple[Any, ...], Any] | None:

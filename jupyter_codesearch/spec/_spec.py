@@ -5,8 +5,10 @@ A cell has three parts, in this order::
     <context: imports, helpers, constants>     optional
     def name(params):                          the stub: the last top-level def before the tests
         \"\"\"docstring\"\"\"
-    <tests and setup>                          each top-level assert (or compound statement holding
-                                               asserts) is a test; anything else is setup, run in order
+    <tests and setup>                          each top-level assert, call of an ``assert_*`` function
+                                               (``pd.testing.assert_frame_equal(f(df), expected)``) or
+                                               compound statement holding asserts is a test; anything
+                                               else is setup, run in order
     @score                                     optional: a function of the candidate returning a
     def name(f): ...                           number, run on passing candidates (see ``Spec.score``)
 
@@ -388,11 +390,21 @@ def _char_col(line: str, byte_col: int) -> int:
 
 
 def _is_test(node: ast.stmt) -> bool:
-    if isinstance(node, ast.Assert):
+    if isinstance(node, ast.Assert) or _is_assert_call(node):
         return True
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return False  # a helper that asserts is setup, not a test
     return any(isinstance(n, ast.Assert) for n in ast.walk(node))
+
+
+def _is_assert_call(node: ast.stmt) -> bool:
+    """A top-level call of an ``assert_*`` function (``np.testing.assert_allclose(f(a), b)``,
+    ``pd.testing.assert_frame_equal(f(df), expected)``): a test, as the data libraries write them."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+        return False
+    func = node.value.func
+    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return called.startswith("assert_")
 
 
 def _mentions(node: ast.AST, name: str) -> bool:
