@@ -882,3 +882,67 @@ def test_a_fork_bomb_is_reaped_and_the_next_candidates_start() -> None:
         honest, bad, again = between(PLUS_ONE, GOOD, attacker)
         assert honest.passed and again.passed, (honest.error, again.status, again.error)
         assert bad.status in {"timeout", "crashed", "error"} and not bad.passed, (bad.status, bad.error)
+
+
+SCAN_SELF = "0123456789abcdef" * 2
+SCAN_SPEC = f'def f(x):\n    """The marks in its own memory: only its own."""\n\nassert f(1) == [{SCAN_SELF!r}]\n'
+MEMORY_SCANNER = body('''
+    import ctypes, gc, os, re
+    SELF = "cs-planted-mark:''' + SCAN_SELF + '''"  # proves the scan sees this process's own source
+    def f(x):
+        # Every readable page this process can find: /proc/self/maps where there is one (the
+        # sandbox has no /proc), else the brk heap below sbrk(0) and the megabytes around every
+        # live object (the allocator's arenas), read fault-free with process_vm_readv.
+        libc = ctypes.CDLL(None, use_errno=True)
+        class Iov(ctypes.Structure):
+            _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+        readv = libc.process_vm_readv
+        readv.restype = ctypes.c_ssize_t
+        readv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong,
+                          ctypes.c_ulong]
+        buf = ctypes.create_string_buffer(1 << 20)
+        def read(addr, n):
+            local, remote = Iov(ctypes.addressof(buf), n), Iov(addr, n)
+            got = readv(os.getpid(), ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+            return ctypes.string_at(buf, got) if got > 0 else b""
+        spans = []
+        if os.path.exists("/proc/self/maps"):
+            for line in open("/proc/self/maps"):
+                lo, hi = (int(a, 16) for a in line.split()[0].split("-"))
+                if line.split()[1].startswith("r"):
+                    spans.append((lo, hi))
+        else:
+            libc.sbrk.restype = ctypes.c_void_p
+            top = libc.sbrk(0) & ~4095
+            lo = top
+            while lo > (1 << 20) and len(read(lo - (1 << 20), 1 << 20)) == 1 << 20:
+                lo -= 1 << 20
+            spans.append((max(0, lo - (1 << 20)), top))
+            for mb in sorted({id(o) >> 20 for o in gc.get_objects()}):
+                spans.append(((mb - 1) << 20, (mb + 2) << 20))
+        prefix = ("cs-planted-" + "mark:").encode()
+        found = set()
+        for lo, hi in spans:
+            addr = lo
+            while addr < hi:
+                chunk = read(addr, min(hi - addr, 1 << 20))
+                if not chunk:
+                    addr += 4096
+                    continue
+                found.update(m.decode() for m in re.findall(re.escape(prefix) + b"([0-9a-f]{32})", chunk))
+                addr += (len(chunk) + 4095) & ~4095
+        return sorted(found)
+    ''')
+
+
+def test_no_candidate_can_read_an_earlier_candidates_source_in_its_memory() -> None:
+    # The source and constants of a candidate never reach the zygote, so no later candidate
+    # forked from it inherits them, not even in freed memory.
+    mark = "cs-planted-mark:" + secrets.token_hex(16)
+    lines = "\n".join(f"# {mark} {i}" for i in range(400))
+    planter = f"{lines}\nMARK = {mark!r}\nMARKS = [{mark!r} + str(i) for i in range(9)]\n" \
+              f"def f(x):\n    return [{mark!r}[16:], MARK]\n"
+    honest, bad, again = between(SCAN_SPEC, MEMORY_SCANNER, planter, timeout=5.0)
+    assert honest.passed, (honest.status, honest.error, honest.tests)
+    assert bad.status == "failed" and not bad.passed, (bad.status, bad.error)
+    assert again.passed, (again.status, again.error, again.tests[0].got)

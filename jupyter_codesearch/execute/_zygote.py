@@ -22,7 +22,17 @@ from typing import Any, Literal
 
 from ._channel import Abort, Channel
 from ._codec import recv_msg, send_msg
-from ._protocol import ContextReply, ContextRequest, Hello, KernelConfig, LimitsPayload, Op, Size, SpawnRequest
+from ._protocol import (
+    ContextReply,
+    ContextRequest,
+    Hello,
+    KernelConfig,
+    LimitsPayload,
+    Op,
+    Size,
+    SourceMessage,
+    SpawnRequest,
+)
 from ._shown import text
 
 __all__ = ["ContextFailed", "NotStarted", "Spawner", "Started", "Zygote", "ZygoteLost", "unique_kb", "usage", "vm_size"]
@@ -185,6 +195,8 @@ class Spawner:
 
     def start(self, context: ContextRequest, name: str, source: str, limits: LimitsPayload) -> Started | NotStarted:
         """Start one candidate process for ``source`` (defining ``name``) under ``limits``."""
+        if len(source) > Size.SOURCE:  # not worth a process (its own would say the same)
+            return NotStarted("invalid", f"does not parse: the source is over {Size.SOURCE // 1024} KB")
         for _ in range(2):  # a stale zygote is replaced once
             try:
                 zygote = self._zygote_for(context)
@@ -203,7 +215,7 @@ class Spawner:
         timeout = float(limits["timeout"])
         deadline = time.monotonic() + timeout
         memory_mb = int(limits["memory_mb"])
-        spawn: SpawnRequest = {"op": Op.SPAWN, "source": source, "name": name, "limits": {
+        spawn: SpawnRequest = {"op": Op.SPAWN, "name": name, "limits": {
             "cpu_s": max(1, int(timeout + 0.999)),
             "fsize": Size.FILE,
             "as_bytes": (zygote.as_base + memory_mb * (1 << 20)) if zygote.as_base else None,
@@ -214,14 +226,15 @@ class Spawner:
             reply, fds = zygote.request(spawn, _REQUEST_TIMEOUT)
             if reply.get("op") == Op.STALE and not fds:
                 return None
-            if reply.get("op") == Op.INVALID:
-                return NotStarted("invalid", text(reply.get("error"), 500))
             if reply.get("op") != Op.SPAWNED or len(fds) != 2:
                 for fd in fds:
                     os.close(fd)
                 raise ZygoteLost(f"unexpected reply from the zygote: {text(reply, 100)}")
             chan = Channel(fds[0], fds[1])
             chan.watch = self._memory_watch(zygote, memory_mb)
+            # To the candidate's own process, never through the zygote (see _sandbox._compile).
+            first: SourceMessage = {"op": Op.SOURCE, "source": source}
+            chan.send(first, deadline)
             return Started(chan, deadline)
         except (ZygoteLost, OSError, KeyError, ValueError) as e:
             self.discard()
