@@ -58,6 +58,8 @@ class Zygote:
         self.context = context
         self.scratch: list[int] = []
         self.scratch_base = 0
+        self.threads = 0
+        """The zygote's threads once its context loaded (0: unknown)."""
         ours, theirs = socket.socketpair()
         self.ctl = ours
         prefix = list(cfg["zygote_prefix"])
@@ -105,6 +107,7 @@ class Zygote:
         if not reply.get("ok"):
             err = reply.get("error", {})
             raise ContextFailed(f"{err.get('raised') or err.get('exit')}: {err.get('message', '')}")
+        self.threads = int(reply.get("threads", 0))
         self.scratch_base = self.scratch_kb()  # the context's own files are not a candidate's
 
     def scratch_kb(self) -> int:
@@ -133,6 +136,19 @@ class Zygote:
             if tail:
                 return tail
         return "the zygote stopped responding"
+
+    def children(self) -> list[int]:
+        """The zygote's children: its candidates and their orphans (PID 1 is their reaper).
+
+        Single-threaded, it has them all in its main thread's list: one read instead of a
+        listing and a read per thread (this is asked once per candidate)."""
+        if self.threads != 1:
+            return proc_children(self.pid)
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                return [int(p) for p in f.read().split()]
+        except OSError:
+            return []
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -262,7 +278,7 @@ class Spawner:
         z = self.zygote
         if z is None or not z.pidns:
             return False
-        kids = proc_children(z.pid)
+        kids = z.children()
         if len(kids) > 1:  # the previous candidate, swept with this one's spawn, may still be dying
             kids = [k for k in kids if not _dying(k)]
         return len(kids) > 1 or any(proc_children(k) for k in kids)
@@ -381,18 +397,21 @@ def _dead(pid: int) -> bool:
         return True
 
 
+_PF_EXITING = 0x4
+_SIGKILL_BIT = 1 << (signal.SIGKILL - 1)
+
+
 def _dying(pid: int) -> bool:
-    """Dead (a zombie) or killed and on its way out (SIGKILL pending)."""
+    """Dead (a zombie), exiting, or killed and on its way out (SIGKILL pending): one read of
+    ``stat``, asked about nearly every candidate (the one before, killed at this one's spawn).
+
+    A fatal signal is put in every thread's own pending set, which ``stat`` shows (field 31)."""
     try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("State:") and line.split()[1] in ("Z", "X"):
-                    return True
-                if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) & (1 << (signal.SIGKILL - 1)):
-                    return True
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+        return fields[0] in ("Z", "X") or bool(int(fields[6]) & _PF_EXITING) or bool(int(fields[28]) & _SIGKILL_BIT)
     except (OSError, ValueError, IndexError):
         return True  # gone
-    return False
 
 
 def proc_children(pid: int) -> list[int]:
