@@ -24,8 +24,9 @@ What a candidate can and cannot see or touch (each point tested in ``tests/test_
 * The spec's own code runs here too, never in a candidate: it is rehearsed in a forked child
   with a deadline first, and a spec that exits, interrupts or never ends is a ``spec_error``
   for the caller, not a verdict.
-* Not yet: its source passes through the zygote (compiled there before the fork), whose freed
-  memory a later candidate inherits.
+* Its source goes from here to its own process only, compiled there: the zygote it is forked
+  from never holds a candidate's source, so no candidate inherits an earlier one's source or
+  constants, not even in freed memory.
 
 Shipped into the kernel as source with the modules it imports (see ``_pool``).
 """
