@@ -7,7 +7,8 @@ inputs. It never runs candidate code: candidates run in processes forked by the 
 the function's name bound to a proxy (``_candidate``). Reports go back to the caller as
 ``display_data`` with :data:`~._protocol.MIME`, a few per message.
 
-What a candidate can and cannot see or touch (each point tested in ``tests/test_hazards.py``):
+What a candidate can and cannot see or touch (each point tested in ``tests/test_hazards.py``
+and ``tests/test_hazards_neighbours.py``):
 
 * It sees only its call's arguments, its context, its own stdin (/dev/null), output pipe and
   call socket, and the interpreter and ``/usr`` read-only: never the tests, expected values,
