@@ -492,7 +492,8 @@ MEMORY_SCANNER = body('''
 
 def test_no_candidate_can_read_an_earlier_candidates_source_in_its_memory() -> None:
     # The source and constants of a candidate never reach the zygote, so no later candidate
-    # forked from it inherits them, not even in freed memory.
+    # forked from it inherits them, not even in freed memory. The scanner passes only if it
+    # finds its own mark (the scan works) and no other (it failed with the planter's before).
     mark = "cs-planted-mark:" + secrets.token_hex(16)
     lines = "\n".join(f"# {mark} {i}" for i in range(400))
     planter = f"{lines}\nMARK = {mark!r}\nMARKS = [{mark!r} + str(i) for i in range(9)]\n" \

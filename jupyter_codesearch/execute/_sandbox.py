@@ -3,19 +3,19 @@
 A *zygote* process holds the spec's context (its imports and helpers) and nothing else. It is
 single-threaded, started by the verification kernel (inside a nested bubblewrap sandbox where
 available, as PID 1 of its own PID namespace, without /proc and without the kernel's Jupyter
-connection files), and never touches candidate code itself, not even its text. For each candidate it forks a child
-that:
+connection files), and never touches candidate code itself, not even its text. For each
+candidate it forks a child that:
 
 1. drops into its own session, takes rlimits (CPU seconds, address space, file size, processes),
    closes every inherited descriptor except a call socket (fd 3), sends stdout/stderr to a capped
    pipe;
 2. receives the candidate's source on that socket, straight from the trusted side (the zygote
-   never holds it: a later candidate inherits the zygote's memory, freed memory too), compiles
-   and executes it, then serves calls: it receives arguments (plain
-   data, or a pickle made by the trusted side), calls the function, and answers with the result as
-   plain data (see ``_codec``) plus the arguments' new value when the call mutated them. When the
-   tests' calls are known in advance (literal arguments), their arguments come in one message
-   after the function is defined, and the answers are sent without waiting for each request.
+   never holds it: every later candidate inherits the zygote's memory, freed memory too),
+   compiles and executes it, then serves calls: it receives arguments (plain data, or a pickle
+   made by the trusted side), calls the function, and answers with the result as plain data
+   (see ``_codec``) plus the arguments' new value when the call mutated them. When the tests'
+   calls are known in advance (literal arguments), their arguments come in one message after
+   the function is defined, and the answers are sent without waiting for each request.
 
 The child never receives test code or expected values: the asserts run on the trusted side
 (``_tests``, in the kernel), with the function's name bound to a proxy that calls into this child. The

@@ -58,8 +58,6 @@ class Zygote:
         self.context = context
         self.scratch: list[int] = []
         self.scratch_base = 0
-        self.threads = 0
-        """The zygote's threads once its context loaded (0: unknown)."""
         ours, theirs = socket.socketpair()
         self.ctl = ours
         prefix = list(cfg["zygote_prefix"])
@@ -107,7 +105,6 @@ class Zygote:
         if not reply.get("ok"):
             err = reply.get("error", {})
             raise ContextFailed(f"{err.get('raised') or err.get('exit')}: {err.get('message', '')}")
-        self.threads = int(reply.get("threads", 0))
         self.scratch_base = self.scratch_kb()  # the context's own files are not a candidate's
 
     def scratch_kb(self) -> int:
@@ -138,12 +135,11 @@ class Zygote:
         return "the zygote stopped responding"
 
     def children(self) -> list[int]:
-        """The zygote's children: its candidates and their orphans (PID 1 is their reaper).
+        """The zygote's children that a candidate can account for: every candidate (the
+        zygote's main thread forks them) and every orphan (PID 1's main thread reaps them).
 
-        Single-threaded, it has them all in its main thread's list: one read instead of a
-        listing and a read per thread (this is asked once per candidate)."""
-        if self.threads != 1:
-            return proc_children(self.pid)
+        One read of that thread's list, not a listing and a read per thread: this is asked
+        once per candidate, and only a context's own threads could fork elsewhere."""
         try:
             with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
                 return [int(p) for p in f.read().split()]
