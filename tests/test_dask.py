@@ -43,7 +43,8 @@ from jupyter_codesearch.execute._executors import dask_verifier, verify_with  # 
 from jupyter_codesearch.ui._magic import parse_search_options  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 from tests.support.datasets import Task, humaneval  # noqa: E402
-from tests.test_hazards import GOOD, PLUS_ONE, RESOURCE_CASES  # noqa: E402
+from tests.support.hazards import GOOD, PLUS_ONE  # noqa: E402
+from tests.test_hazards import RESOURCE_CASES  # noqa: E402
 
 ADD = Spec.parse('def add(a, b):\n    """Add."""\n\nassert add(1, 2) == 3\nassert add(2, 2) == 4  # hidden\n')
 EVERY = 4

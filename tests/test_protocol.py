@@ -43,8 +43,8 @@ def test_every_message_with_an_op_names_it_from_the_table() -> None:
                 (member,) = typing.get_args(hints["op"])
                 assert isinstance(member, Op), name
                 with_op.append(member)
-    assert set(with_op) >= {Op.HELLO, Op.CONTEXT, Op.SPAWN, Op.SPAWNED, Op.INVALID, Op.REAP, Op.REAPED,
-                            Op.CALL, Op.PLAN}
+    assert set(with_op) >= {Op.HELLO, Op.CONTEXT, Op.SPAWN, Op.SPAWNED, Op.REAP, Op.REAPED,
+                            Op.SOURCE, Op.CALL, Op.PLAN}
 
 
 def test_size_limits_are_one_table_and_nest() -> None:

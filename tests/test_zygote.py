@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_codesearch.execute._channel import Abort
-from jupyter_codesearch.execute._protocol import LimitsPayload
+from jupyter_codesearch.execute._protocol import LimitsPayload, Size
 from jupyter_codesearch.execute._zygote import NotStarted, Spawner, Started, proc_children, unique_kb, vm_size
 from tests.support.kernel_side import config, context
 from tests.support.procs import descendants
@@ -77,11 +77,24 @@ def test_the_next_spawn_sweeps_the_candidate_before(spawner: Spawner) -> None:
         s.chan.close()
 
 
-def test_a_source_that_does_not_compile_starts_no_process(spawner: Spawner) -> None:
-    started = spawner.start(context(), "f", "def f(:\n", LIMITS)
+def test_a_source_that_does_not_compile_is_invalid_in_its_own_process(spawner: Spawner) -> None:
+    # The zygote never compiles (nor holds) a candidate's source: the candidate's process does.
+    started = start(spawner, "def f(:\n")
+    first = started.chan.recv(started.deadline)
+    assert first is not None and first["invalid"].startswith("does not parse: SyntaxError"), first
+    started.chan.close()
+    zygote = spawner.zygote
+    spawner.done_with()
+    again = start(spawner)
+    assert spawner.zygote is zygote and again.chan.recv(again.deadline) == {"ready": True}
+    again.chan.close()
+
+
+def test_a_source_over_the_size_limit_starts_no_process(spawner: Spawner) -> None:
+    started = spawner.start(context(), "f", "#" * (Size.SOURCE + 1), LIMITS)
     assert isinstance(started, NotStarted) and started.status == "invalid"
-    assert started.error.startswith("does not parse: SyntaxError")
-    assert spawner.zygote is not None and proc_children(spawner.zygote.pid) == []
+    assert started.error.startswith("does not parse: the source is over")
+    assert spawner.zygote is None  # not even a zygote was needed
 
 
 def test_a_context_that_fails_is_an_error_and_leaves_no_zygote(spawner: Spawner) -> None:

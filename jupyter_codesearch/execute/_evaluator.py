@@ -7,7 +7,8 @@ inputs. It never runs candidate code: candidates run in processes forked by the 
 the function's name bound to a proxy (``_candidate``). Reports go back to the caller as
 ``display_data`` with :data:`~._protocol.MIME`, a few per message.
 
-What a candidate can and cannot see or touch (each point tested in ``tests/test_hazards.py``):
+What a candidate can and cannot see or touch (each point tested in ``tests/test_hazards.py``
+and ``tests/test_hazards_neighbours.py``):
 
 * It sees only its call's arguments, its context, its own stdin (/dev/null), output pipe and
   call socket, and the interpreter and ``/usr`` read-only: never the tests, expected values,
@@ -24,8 +25,9 @@ What a candidate can and cannot see or touch (each point tested in ``tests/test_
 * The spec's own code runs here too, never in a candidate: it is rehearsed in a forked child
   with a deadline first, and a spec that exits, interrupts or never ends is a ``spec_error``
   for the caller, not a verdict.
-* Not yet: its source passes through the zygote (compiled there before the fork), whose freed
-  memory a later candidate inherits.
+* Its source goes from here to its own process only, compiled there: the zygote it is forked
+  from never holds a candidate's source, so no candidate inherits an earlier one's source or
+  constants, not even in freed memory.
 
 Shipped into the kernel as source with the modules it imports (see ``_pool``).
 """

@@ -37,7 +37,6 @@ __all__ = [
     "Described",
     "FirstMessage",
     "Hello",
-    "Invalid",
     "ItemPayload",
     "KernelConfig",
     "LimitsPayload",
@@ -55,6 +54,7 @@ __all__ = [
     "SandboxLimits",
     "ScorePayload",
     "Size",
+    "SourceMessage",
     "SpawnRequest",
     "Spawned",
     "SpecPayload",
@@ -83,11 +83,11 @@ class Op(str, enum.Enum):
     CONTEXT = "context"
     SPAWN = "spawn"
     SPAWNED = "spawned"
-    INVALID = "invalid"
     REAP = "reap"
     REAPED = "reaped"
     STALE = "stale"
     # evaluator -> candidate
+    SOURCE = "source"
     CALL = "call"
     PLAN = "plan"
 
@@ -340,8 +340,9 @@ class SandboxLimits(TypedDict):
 
 
 class SpawnRequest(TypedDict):
+    """No source: a candidate's source goes to its own process only (:class:`SourceMessage`)."""
+
     op: Literal[Op.SPAWN]
-    source: str
     name: str
     limits: SandboxLimits
 
@@ -350,13 +351,6 @@ class Spawned(TypedDict):
     """Carries two descriptors: the candidate's call socket and its output pipe."""
 
     op: Literal[Op.SPAWNED]
-
-
-class Invalid(TypedDict):
-    """The source does not compile: no process was started."""
-
-    op: Literal[Op.INVALID]
-    error: str
 
 
 class Stale(TypedDict):
@@ -381,9 +375,17 @@ class Reaped(TypedDict):
 # -- evaluator <-> candidate ------------------------------------------------------------------------
 
 
+class SourceMessage(TypedDict):
+    """The first message a candidate process gets: its source, compiled there. Never sent to
+    the zygote, whose memory every later candidate inherits (freed memory too)."""
+
+    op: Literal[Op.SOURCE]
+    source: str
+
+
 class FirstMessage(Described, total=False):
-    """The candidate's first message: ``ready``, ``invalid`` (no such function), or how its
-    definition raised (:class:`Described` with ``at_import``)."""
+    """The candidate's first message: ``ready``, ``invalid`` (does not compile, or no such
+    function), or how its definition raised (:class:`Described` with ``at_import``)."""
 
     ready: bool
     invalid: str

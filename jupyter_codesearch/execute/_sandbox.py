@@ -3,17 +3,19 @@
 A *zygote* process holds the spec's context (its imports and helpers) and nothing else. It is
 single-threaded, started by the verification kernel (inside a nested bubblewrap sandbox where
 available, as PID 1 of its own PID namespace, without /proc and without the kernel's Jupyter
-connection files), and never touches candidate code itself. For each candidate it forks a child
-that:
+connection files), and never touches candidate code itself, not even its text. For each
+candidate it forks a child that:
 
 1. drops into its own session, takes rlimits (CPU seconds, address space, file size, processes),
    closes every inherited descriptor except a call socket (fd 3), sends stdout/stderr to a capped
    pipe;
-2. compiles and executes the candidate source, then serves calls: it receives arguments (plain
-   data, or a pickle made by the trusted side), calls the function, and answers with the result as
-   plain data (see ``_codec``) plus the arguments' new value when the call mutated them. When the
-   tests' calls are known in advance (literal arguments), their arguments come in one message
-   after the function is defined, and the answers are sent without waiting for each request.
+2. receives the candidate's source on that socket, straight from the trusted side (the zygote
+   never holds it: every later candidate inherits the zygote's memory, freed memory too),
+   compiles and executes it, then serves calls: it receives arguments (plain data, or a pickle
+   made by the trusted side), calls the function, and answers with the result as plain data
+   (see ``_codec``) plus the arguments' new value when the call mutated them. When the tests'
+   calls are known in advance (literal arguments), their arguments come in one message after
+   the function is defined, and the answers are sent without waiting for each request.
 
 The child never receives test code or expected values: the asserts run on the trusted side
 (``_tests``, in the kernel), with the function's name bound to a proxy that calls into this child. The
@@ -57,7 +59,6 @@ from ._protocol import (
     Described,
     FirstMessage,
     Hello,
-    Invalid,
     Op,
     Reaped,
     SandboxLimits,
@@ -75,7 +76,8 @@ _IN_OWN_PIDNS = [False]
 _DEVNULL = [0]
 _MAX_FD = [0]
 _READY: FirstMessage = {"ready": True}
-_PLAN: str = Op.PLAN.value  # a plain str: compared once per message in the candidate
+_PLAN: str = Op.PLAN.value  # plain strs: compared once per message in the candidate
+_SOURCE: str = Op.SOURCE.value
 try:
     _LIBC: Any = ctypes.CDLL(None, use_errno=True)
 except OSError:  # pragma: no cover - no C library to call
@@ -134,13 +136,7 @@ def zygote_main(ctl_fd: int) -> None:
                 stale: Stale = {"op": Op.STALE}
                 send_msg(ctl, stale)
                 continue
-            code = _compile(msg["source"])
-            if isinstance(code, str):  # invalid: no process needed to say so
-                invalid: Invalid = {"op": Op.INVALID, "error": code}
-                send_msg(ctl, invalid)
-                continue
-            current = _spawn(ctl, context, code, msg)
-            del code
+            current = _spawn(ctl, context, msg)
         elif op == Op.REAP:
             status = _reap(current, bool(msg.get("wait")), in_own_pidns) if current else None
             current = 0
@@ -149,10 +145,11 @@ def zygote_main(ctl_fd: int) -> None:
 
 
 def _compile(source: str) -> types.CodeType | str:
-    """Compile here, before forking: a fresh child pays ~1 ms of copy-on-write faults to do it.
+    """Compile in the candidate's own process, never in the zygote: whatever the zygote's
+    memory ever held (freed memory too) every later candidate inherits and can read.
 
-    Compiling does not run anything; a source that breaks the compiler breaks only this zygote,
-    which the trusted side restarts. Returns the code, or why the source is invalid.
+    A source that breaks the compiler breaks only this process. Returns the code, or why the
+    source is invalid.
     """
     if len(source) > Size.SOURCE:
         return f"does not parse: the source is over {Size.SOURCE // 1024} KB"
@@ -187,7 +184,7 @@ def _load_context(module: types.ModuleType, msg: ContextRequest) -> ContextReply
     return {"op": Op.CONTEXT, "ok": True, "threads": threads}
 
 
-def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, msg: SpawnRequest) -> int:
+def _spawn(ctl: socket.socket, context: types.ModuleType, msg: SpawnRequest) -> int:
     """Fork the candidate; its channel goes to the trusted side first.
 
     Sending before forking matters for speed: after fork every page the zygote writes is
@@ -210,7 +207,7 @@ def _spawn(ctl: socket.socket, context: types.ModuleType, code: types.CodeType, 
         if pid == 0:  # the candidate
             try:
                 _become_candidate(theirs.detach(), out_w, msg["limits"], max_fd)
-                _run_candidate(context, code, msg["name"])
+                _run_candidate(context, msg["name"])
             finally:
                 os._exit(70)
     theirs.close()
@@ -290,8 +287,15 @@ def _highest_fd() -> int:
     return highest
 
 
-def _run_candidate(context: types.ModuleType, code: types.CodeType, name: str) -> None:
+def _run_candidate(context: types.ModuleType, name: str) -> None:
     ns = context.__dict__
+    first = _receive()  # the source, from the trusted side to this process alone
+    if not isinstance(first, dict) or first.get("op") != _SOURCE or not isinstance(first.get("source"), str):
+        return
+    code = _compile(first["source"])
+    if isinstance(code, str):
+        _reply({"invalid": code})
+        return
     try:
         exec(code, ns)
     except BaseException as e:

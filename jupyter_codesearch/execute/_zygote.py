@@ -22,7 +22,17 @@ from typing import Any, Literal
 
 from ._channel import Abort, Channel
 from ._codec import recv_msg, send_msg
-from ._protocol import ContextReply, ContextRequest, Hello, KernelConfig, LimitsPayload, Op, Size, SpawnRequest
+from ._protocol import (
+    ContextReply,
+    ContextRequest,
+    Hello,
+    KernelConfig,
+    LimitsPayload,
+    Op,
+    Size,
+    SourceMessage,
+    SpawnRequest,
+)
 from ._shown import text
 
 __all__ = ["ContextFailed", "NotStarted", "Spawner", "Started", "Zygote", "ZygoteLost", "unique_kb", "usage", "vm_size"]
@@ -124,6 +134,18 @@ class Zygote:
                 return tail
         return "the zygote stopped responding"
 
+    def children(self) -> list[int]:
+        """The zygote's children that a candidate can account for: every candidate (the
+        zygote's main thread forks them) and every orphan (PID 1's main thread reaps them).
+
+        One read of that thread's list, not a listing and a read per thread: this is asked
+        once per candidate, and only a context's own threads could fork elsewhere."""
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                return [int(p) for p in f.read().split()]
+        except OSError:
+            return []
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 
@@ -185,6 +207,8 @@ class Spawner:
 
     def start(self, context: ContextRequest, name: str, source: str, limits: LimitsPayload) -> Started | NotStarted:
         """Start one candidate process for ``source`` (defining ``name``) under ``limits``."""
+        if len(source) > Size.SOURCE:  # not worth a process (its own would say the same)
+            return NotStarted("invalid", f"does not parse: the source is over {Size.SOURCE // 1024} KB")
         for _ in range(2):  # a stale zygote is replaced once
             try:
                 zygote = self._zygote_for(context)
@@ -203,7 +227,7 @@ class Spawner:
         timeout = float(limits["timeout"])
         deadline = time.monotonic() + timeout
         memory_mb = int(limits["memory_mb"])
-        spawn: SpawnRequest = {"op": Op.SPAWN, "source": source, "name": name, "limits": {
+        spawn: SpawnRequest = {"op": Op.SPAWN, "name": name, "limits": {
             "cpu_s": max(1, int(timeout + 0.999)),
             "fsize": Size.FILE,
             "as_bytes": (zygote.as_base + memory_mb * (1 << 20)) if zygote.as_base else None,
@@ -214,14 +238,15 @@ class Spawner:
             reply, fds = zygote.request(spawn, _REQUEST_TIMEOUT)
             if reply.get("op") == Op.STALE and not fds:
                 return None
-            if reply.get("op") == Op.INVALID:
-                return NotStarted("invalid", text(reply.get("error"), 500))
             if reply.get("op") != Op.SPAWNED or len(fds) != 2:
                 for fd in fds:
                     os.close(fd)
                 raise ZygoteLost(f"unexpected reply from the zygote: {text(reply, 100)}")
             chan = Channel(fds[0], fds[1])
             chan.watch = self._memory_watch(zygote, memory_mb)
+            # To the candidate's own process, never through the zygote (see _sandbox._compile).
+            first: SourceMessage = {"op": Op.SOURCE, "source": source}
+            chan.send(first, deadline)
             return Started(chan, deadline)
         except (ZygoteLost, OSError, KeyError, ValueError) as e:
             self.discard()
@@ -249,7 +274,7 @@ class Spawner:
         z = self.zygote
         if z is None or not z.pidns:
             return False
-        kids = proc_children(z.pid)
+        kids = z.children()
         if len(kids) > 1:  # the previous candidate, swept with this one's spawn, may still be dying
             kids = [k for k in kids if not _dying(k)]
         return len(kids) > 1 or any(proc_children(k) for k in kids)
@@ -368,18 +393,21 @@ def _dead(pid: int) -> bool:
         return True
 
 
+_PF_EXITING = 0x4
+_SIGKILL_BIT = 1 << (signal.SIGKILL - 1)
+
+
 def _dying(pid: int) -> bool:
-    """Dead (a zombie) or killed and on its way out (SIGKILL pending)."""
+    """Dead (a zombie), exiting, or killed and on its way out (SIGKILL pending): one read of
+    ``stat``, asked about nearly every candidate (the one before, killed at this one's spawn).
+
+    A fatal signal is put in every thread's own pending set, which ``stat`` shows (field 31)."""
     try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("State:") and line.split()[1] in ("Z", "X"):
-                    return True
-                if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) & (1 << (signal.SIGKILL - 1)):
-                    return True
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+        return fields[0] in ("Z", "X") or bool(int(fields[6]) & _PF_EXITING) or bool(int(fields[28]) & _SIGKILL_BIT)
     except (OSError, ValueError, IndexError):
         return True  # gone
-    return False
 
 
 def proc_children(pid: int) -> list[int]:
