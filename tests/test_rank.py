@@ -196,22 +196,6 @@ def test_inputs_most_votes_fail_on_do_not_split_right_programs() -> None:
     assert found[0].weight == 5 and found[0].representative == 0
 
 
-def test_an_input_the_votes_scatter_on_does_not_split_programs_that_agree_elsewhere() -> None:
-    # Seven programs agree on two inputs; on a third (a value the spec leaves open) each answers
-    # its own way. A wrong program, with fewer votes, differs on an input they agree on.
-    agreeing = [C(i, samples=1, behaviours=(Behaviour("value", str(i)), *B("v:1", "v:2"))) for i in range(7)]
-    wrong = C(7, samples=2, behaviours=(Behaviour("value", "0"), *B("v:1", "v:3")))
-    found = clusters([*agreeing, wrong])
-    assert found[0].members == tuple(range(7)) and found[0].weight == 7
-    assert [c.members for c in found[1:]] == [(7,)]
-    # A docstring example is the user's own word: it always counts, scattered or not.
-    from jupyter_codesearch._seams import ProbeSet
-
-    probes = ProbeSet(trees=(["L", 0], ["L", 1], ["L", 2]), origins=("doc", "domain", "domain"),
-                      expected=(None, None, None))
-    assert len(clusters([*agreeing, wrong], probes)) == 8
-
-
 def test_agreement_with_model_tests_and_docstring_examples_outweighs_votes() -> None:
     from jupyter_codesearch._seams import ProbeSet
 

@@ -7,11 +7,6 @@ keep the grouping about what the function is for:
   domain: right programs differ there only in how they fail, so it does not split clusters.
 - Failing is one behaviour, whatever the exception: on an input a program rejects, the kind of
   rejection is not what the user asked for.
-- An input on which the votes scatter — no answer has more than a third of them, among at least
-  three answers — is one the spec leaves open (a negative count, an empty input, a value past
-  the documented range): programs that agree everywhere else answer it each their own way, so it
-  does not split clusters either. The docstring's own examples always count. Disagreements still
-  show it: it may be an assert the user forgot.
 
 A cluster's weight is the votes behind its members (AlphaCode's clustering, with duplicates as
 votes). Probes that come with an answer — the docstring's examples, model-written tests — count
@@ -34,35 +29,19 @@ _FAILED = Behaviour("crashed", "failed")
 """What every failing behaviour counts as when grouping."""
 _OUT_OF_DOMAIN = 0.5
 """An input on which more than this share of the votes fail is out of the function's domain."""
-_SCATTERED = 1 / 3
-"""An input whose most common answer has at most this share of the votes (among at least
-:data:`_SCATTER_ANSWERS` answers and :data:`_SCATTER_VOTES` votes) is one the spec leaves open."""
-_SCATTER_ANSWERS, _SCATTER_VOTES = 3, 6
 _IN_DOMAIN_FIRST = ("doc", "model", "domain", "edge")
 
 
-def in_domain(probed: Sequence[Candidate], origins: Sequence[str] = ()) -> list[int]:
-    """Indices of the probes on which at most half of the votes (of those run on it) fail and
-    the votes do not scatter (see the module; the docstring's examples are always kept)."""
+def in_domain(probed: Sequence[Candidate]) -> list[int]:
+    """Indices of the probes on which at most half of the votes (of those run on it) fail."""
     keep = []
     for i in range(max(len(c.behaviours or ()) for c in probed)):
         ran = [c for c in probed if c.behaviours is not None and i < len(c.behaviours)]
         failing = votes([c for c in ran if c.behaviours is not None and c.behaviours[i].failed])
         total = votes(ran)
-        if not total or failing / total > _OUT_OF_DOMAIN:
-            continue
-        if (i < len(origins) and origins[i] == "doc") or not _scattered(ran, i, total):
+        if total and failing / total <= _OUT_OF_DOMAIN:
             keep.append(i)
     return keep
-
-
-def _scattered(ran: Sequence[Candidate], i: int, total: int) -> bool:
-    answers: dict[Behaviour, list[Candidate]] = {}
-    for c in ran:
-        assert c.behaviours is not None
-        answers.setdefault(_FAILED if c.behaviours[i].failed else c.behaviours[i], []).append(c)
-    top = max(votes(members) for members in answers.values())
-    return total >= _SCATTER_VOTES and len(answers) >= _SCATTER_ANSWERS and top / total <= _SCATTERED
 
 
 def _key(c: Candidate, keep: Sequence[int], upto: int) -> tuple[Behaviour, ...]:
@@ -79,7 +58,7 @@ def clusters(candidates: Sequence[Candidate], probes: ProbeSet | None = None) ->
     probed = [c for c in candidates if c.passed and c.behaviours is not None]
     if not probed:
         return []
-    keep = in_domain(probed, probes.origins if probes is not None else ())
+    keep = in_domain(probed)
     exact: dict[tuple[int, tuple[Behaviour, ...]], list[Candidate]] = {}
     for c in probed:
         length = len(c.behaviours or ())
