@@ -255,8 +255,9 @@ def test_slow_candidates_are_probed_briefly_unless_they_show_a_new_behaviour() -
     run = start(FakeSource({1: [RIGHT, ALSO_RIGHT, other]}, delay=0.3), verifier, confident=False).wait(10)
     looks = {code: [n for c, n in verifier.probed if c == code] for code in (RIGHT, ALSO_RIGHT, other)}
     further = min(len(run.probe_set), MIN_LOOK * FURTHER)
-    assert looks[RIGHT] == [MIN_LOOK, further]  # the first of its behaviour looks further
+    assert looks[RIGHT] == [MIN_LOOK]  # the first behaviour: nothing to tell it apart from yet
     assert looks[ALSO_RIGHT] == [MIN_LOOK]  # the same behaviour on the first probes: settled
+    assert looks[other] == [MIN_LOOK, further]  # a new behaviour beside a known one looks further
     found = run.clusters()
     assert [len(c.members) for c in found] == [2, 1] or [len(c.members) for c in found] == [1, 2]
     assert {run.candidates[m].code for c in found for m in c.members if len(c.members) == 2} == {RIGHT, ALSO_RIGHT}

@@ -15,7 +15,9 @@ the top). So slow candidates are probed one at a time, in the order they passed:
   a notice says how many. If more samples of the same program arrive and its votes could change
   the top after all, it is probed then.
 
-Fast candidates run every probe in milliseconds and skip the lane. Never with a score or a
+The first behaviour probed needs only its first look (there is nothing yet to tell it apart
+from; a later, different one looks further). Fast candidates run every probe in milliseconds
+and skip the lane. Never with a score or a
 ``--reference``: there probing is part of the judgement, not of the ranking.
 """
 
@@ -81,6 +83,12 @@ class ProbeLane:
                 continue
             self._current = cand.id
             self._start(cand, not certain)
+
+    def first_behaviour(self, candidates: Sequence[Candidate]) -> bool:
+        """No candidate has been probed yet: the first behaviour has nothing to be told apart
+        from, so a first look settles it (a later, different one looks further). Only in the
+        lane: with a score or a reference, probes are part of the judgement."""
+        return self.can_skip and not any(c.behaviours is not None for c in candidates)
 
     def notice(self, candidates: Sequence[Candidate]) -> str | None:
         """What the user should know at the end, if any passing candidate stayed unprobed."""

@@ -84,7 +84,8 @@ class SearchRun:
         self._scoring = Scoring(spec, verifier, self.limits, self._table, track=self._track, scored=self._scored,
                                 share=config.share_scores and (config.cluster or self.reference is not None))
         """Scores after probing, shared by behaviour-equal programs (see ``_sharing``)."""
-        self._seen: Callable[[Sequence[Behaviour]], bool] = lambda found: seen_before(self.candidates, found)
+        self._seen: Callable[[Sequence[Behaviour]], bool] = lambda found: (
+            seen_before(self.candidates, found) or self._lane.first_behaviour(self.candidates))
         self._lane = ProbeLane(spec.score is None and self.reference is None, self._probe,
                                self._table.__getitem__, self.clusters)
         self.error: CodeSearchError | None = None
