@@ -306,3 +306,23 @@ def test_a_skipped_program_sampled_again_is_probed_once_its_votes_could_change_t
     assert not lane.more_votes(table[2])  # one vote cannot unseat two
     table[2] = Candidate(id=2, code="", origin="llm", model="m", round=1, samples=3)
     assert lane.more_votes(table[2]) and started == [(2, True)] and lane.skipped == set()
+
+
+def test_stopping_while_the_lane_probes_starts_no_further_probe() -> None:
+    class SlowProbes(FakeVerifier):
+        async def probe(
+            self, spec: Spec, index: int, source: str, probes: ProbeSet, limits: Limits, urgent: bool = False
+        ) -> list[Behaviour]:
+            await asyncio.sleep(0.3)
+            return await super().probe(spec, index, source, probes, limits, urgent)
+
+    verifier = SlowProbes(runtime_s=0.5)
+    run = start(FakeSource({1: alike_programs(6)}, delay=0.05), verifier, n=6, confident=False)
+    deadline = time.monotonic() + 5
+    while not verifier.probed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    run.stop()
+    assert run.wait(5).done and run.progress.state == "stopped"
+    probed = len(verifier.probed)
+    time.sleep(0.5)
+    assert len(verifier.probed) == probed  # the cancelled probe's end started no other

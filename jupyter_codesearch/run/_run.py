@@ -480,7 +480,8 @@ class SearchRun:
                 self._check_enough()
             if not fut.cancelled():  # scored now, by its behaviours if it has them (``_sharing``)
                 self._scoring.score(self._table[index])
-            self._lane.probed(index)  # after the update: what it decides next depends on it
+            if not fut.cancelled():  # cancelled: the run is ending, nothing more to start
+                self._lane.probed(index)  # after the update: what it decides next depends on it
 
         return done
 
