@@ -122,6 +122,23 @@ def lab(server: Any, browser: Any) -> Any:
     return lab_page(server, browser)
 
 
+@pytest.fixture(scope="module")
+def sandboxed_pool() -> None:
+    """The hazard suites' pool, sandboxed (without bubblewrap they fail, saying what to install)."""
+    from tests.support.hazards import start_sandboxed_pool
+
+    start_sandboxed_pool()
+
+
+@pytest.fixture
+def pool_survives() -> Iterator[None]:
+    """After a hazard case: the pool still verifies a correct candidate, nothing is left running."""
+    from tests.support.hazards import assert_pool_survived
+
+    yield
+    assert_pool_survived()
+
+
 @pytest.fixture
 def data_dir() -> Path:
     if not DATA.is_dir():

@@ -14,25 +14,16 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from jupyter_codesearch.execute import verify
 from tests.conftest import SECRET
-from tests.support.hazards import GOOD, PLUS_ONE, TIMEOUT, assert_pool_survived, body, run, start_sandboxed_pool
+from tests.support.hazards import GOOD, PLUS_ONE, TIMEOUT, body, run
 
-
-@pytest.fixture(scope="module", autouse=True)
-def sandboxed_pool() -> None:
-    start_sandboxed_pool()
-
-
-@pytest.fixture(autouse=True)
-def pool_survives() -> Iterator[None]:
-    yield
-    assert_pool_survived()
+# Every case runs in the sandboxed pool, and leaves it working (fixtures in conftest).
+pytestmark = pytest.mark.usefixtures("sandboxed_pool", "pool_survives")
 
 
 RESOURCE_CASES = {

@@ -16,7 +16,6 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,18 +24,10 @@ from jupyter_codesearch import Spec
 from jupyter_codesearch._model import Behaviour, Limits
 from jupyter_codesearch.execute import Verdict, detect_isolation, verify
 from jupyter_codesearch.execute._codec import to_tree
-from tests.support.hazards import GOOD, PLUS_ONE, TIMEOUT, assert_pool_survived, body, start_sandboxed_pool
+from tests.support.hazards import GOOD, PLUS_ONE, TIMEOUT, body
 
-
-@pytest.fixture(scope="module", autouse=True)
-def sandboxed_pool() -> None:
-    start_sandboxed_pool()
-
-
-@pytest.fixture(autouse=True)
-def pool_survives() -> Iterator[None]:
-    yield
-    assert_pool_survived()
+# Every case runs in the sandboxed pool, and leaves it working (fixtures in conftest).
+pytestmark = pytest.mark.usefixtures("sandboxed_pool", "pool_survives")
 
 
 def between(spec: str, honest: str, attacker: str, timeout: float = TIMEOUT, memory_mb: int = 256) -> list[Verdict]:
