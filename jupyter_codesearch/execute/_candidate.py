@@ -233,9 +233,7 @@ def _copy_back(args: tuple[Any, ...], after: list[Any]) -> None:
     for old, new in zip(args, after, strict=True):
         if type(old) is list and type(new) is list:
             old[:] = new
-        elif _copy_back_data(old, new):
-            pass
-        elif type(old) is type(new) and type(old) in _REFILLED:
+        elif not _copy_back_data(old, new) and type(old) is type(new) and type(old) in _REFILLED:
             old.clear()
             if isinstance(old, dict):
                 for k, v in new.items():  # item by item: Counter's own update would add counts

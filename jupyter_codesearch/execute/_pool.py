@@ -68,11 +68,11 @@ class _Job:
     limits: Limits
     future: asyncio.Future[Any]
     probes: tuple[Any, ...] | None = None
+    """Probe inputs (argument trees): run the candidate on them instead of the tests."""
     urgent: bool = False
     """A probe that goes before waiting verifications (the ranking shown depends on it)."""
     uid: int = field(default_factory=lambda: next(_UIDS))
     """Pool-wide job number: callers number their candidates from 0 each, so theirs can clash."""
-    """Probe inputs (argument trees): run the candidate on them instead of the tests."""
 
     def batch_key(self) -> tuple[object, ...]:
         return (self.spec.key, self.limits, id(self.probes) if self.probes is not None else None)

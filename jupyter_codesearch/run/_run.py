@@ -478,9 +478,8 @@ class SearchRun:
                 self.optimising.scored(cand, self._table.generated)
                 self._emit("candidate", cand)
                 self._check_enough()
-            if not fut.cancelled():  # scored now, by its behaviours if it has them (``_sharing``)
-                self._scoring.score(self._table[index])
             if not fut.cancelled():  # cancelled: the run is ending, nothing more to start
+                self._scoring.score(self._table[index])  # by its behaviours if it has them (``_sharing``)
                 self._lane.probed(index)  # after the update: what it decides next depends on it
 
         return done

@@ -60,8 +60,8 @@ class SearchView:
         self.cell_id = cell_id
         self.notes = notes
         self.page_size = page_size
-        self.columns = R.columns_of(getattr(run.spec, "score", None) is not None)
-        """The table's columns: with ``score`` for an optimising run (stand-in runs may lack a spec score)."""
+        self.columns = R.columns_of(run.spec.score is not None)
+        """The table's columns: with ``score`` for an optimising run."""
         self._bridge = bridge
         self._lock = threading.RLock()
         self._follower = Follower(run, self.render, lambda e: self._status(
@@ -385,7 +385,7 @@ class SearchView:
                   "both": f"{cfg.model} + offline synthesizer"}.get(which, which)
         climb = getattr(run, "trajectory", ())  # optimising runs only; stand-in runs may have none
         self.progress.value = R.progress_html(run.spec.name, source, p) + R.trajectory_svg(
-            climb, p.generated, getattr(run.spec, "score_mode", "value") == "runtime")
+            climb, p.generated, run.spec.score_mode == "runtime")
         self.bar.max = max(1, p.candidates)
         self.bar.value = p.verified
         self.bar.bar_style = {"done": "success", "failed": "danger", "stopped": "warning"}.get(p.state, "info")
